@@ -1,0 +1,164 @@
+"""The ``freshsales-destination`` command (also ``python -m consumer``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from consumer import __version__
+from translate import CatalogError, FieldCatalog, Flavor, Options
+
+_TRANSLATE_EPILOG = """\
+Input: one Segment event per line (JSON). Output: one JSON line per event, in order, with
+"line", "outcome" (deliver | unsupported | disabled | error) and either the requests
+({"step", "method", "path", "body", "inject"?, "skip_if_known"?}) or the error "reason".
+Paths are relative to the API base. "inject" says which value an earlier call's answer or an
+account setting fills in (null in the body until then). A summary goes to standard error.
+
+Exit status: 0 when every event translated; 1 when at least one was rejected (each still has
+its line); 2 for bad usage or an unreadable input or catalog file."""
+
+
+def _stage(text: str) -> tuple[str, str]:
+    event, sep, stage = text.partition("=")
+    if not sep or not event.strip() or not stage.strip():
+        raise argparse.ArgumentTypeError(f"expected EVENT=STAGE, got {text!r}")
+    return event.strip(), stage.strip()
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="freshsales-destination",
+        description="Deliver Segment events from Kafka to Freshsales.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    tr = commands.add_parser(
+        "translate",
+        help="dry run: Segment events (JSON lines) → the Freshsales requests, as JSON lines",
+        description="Show what the service would send for each event, without sending it.",
+        epilog=_TRANSLATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tr.add_argument("input", nargs="?", default="-", help="file of JSON lines (default: stdin)")
+    tr.add_argument(
+        "--flavor",
+        choices=[f.value for f in Flavor],
+        default=Flavor.SUITE.value,
+        help="Freshsales Suite (current product, default) or Classic (freshsales.io)",
+    )
+    tr.add_argument(
+        "--catalog",
+        type=Path,
+        metavar="FILE",
+        help='field catalog JSON: {"contacts": {"fields": [{"name", "type"}, ...]}, ...} as read'
+        " from settings/<module>/fields; enables custom-field checks and type coercion",
+    )
+    tr.add_argument(
+        "--track-activity-type",
+        default="Segment Event",
+        metavar="NAME",
+        help="sales activity type for track events (default: %(default)s)",
+    )
+    tr.add_argument(
+        "--page-activity-type",
+        default="Page View",
+        metavar="NAME",
+        help="sales activity type for page events (default: %(default)s)",
+    )
+    tr.add_argument(
+        "--lead-stage",
+        default="Lead",
+        metavar="NAME",
+        help="Suite: lifecycle stage that marks a lead (default: %(default)s)",
+    )
+    tr.add_argument(
+        "--stage-map",
+        type=_stage,
+        action="append",
+        default=[],
+        metavar="EVENT=STAGE",
+        help="track event that moves the person to a lifecycle stage (repeatable)",
+    )
+    tr.add_argument(
+        "--no-pages",
+        action="store_true",
+        help="page events are acknowledged but not delivered (quota saver)",
+    )
+    tr.add_argument(
+        "--fallback-time",
+        type=_moment,
+        metavar="ISO",
+        help="time for track/page events without a timestamp (default: now)",
+    )
+    tr.add_argument(
+        "--no-infer-type",
+        action="store_true",
+        help="reject events without 'type' as the service does, instead of inferring"
+        " it the way the Segment docs' examples are written",
+    )
+
+    commands.add_parser(
+        "demo",
+        help="show what the bundled sample events become (delivery arrives in a later release)",
+        description="Translate the bundled sample Segment events and summarise the result.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from sandbox.demo import run_demo  # the sandbox is never imported by the service path
+
+        return run_demo(sys.stdout)
+    return _translate(args)
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from consumer import dryrun
+
+    try:
+        catalog = (
+            FieldCatalog.from_json(orjson.loads(args.catalog.read_bytes()))
+            if (args.catalog)
+            else None
+        )
+        stream = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
+    except (OSError, orjson.JSONDecodeError, CatalogError) as exc:
+        print(f"freshsales-destination translate: {exc}", file=sys.stderr)
+        return 2
+    options = Options(
+        flavor=Flavor(args.flavor),
+        catalog=catalog,
+        track_activity_type=args.track_activity_type,
+        page_activity_type=args.page_activity_type,
+        lead_stage=args.lead_stage,
+        stage_map=dict(args.stage_map),
+        deliver_pages=not args.no_pages,
+    )
+    fallback = args.fallback_time or datetime.now(UTC)
+    with stream:
+        tally = dryrun.run(
+            dryrun.numbered_lines(stream),
+            sys.stdout.buffer,
+            options,
+            fallback,
+            infer=not args.no_infer_type,
+        )
+    print(tally.summary(), file=sys.stderr)
+    return 1 if tally.errors else 0

@@ -1,0 +1,58 @@
+"""Pure translation of Segment events into Freshsales API requests.
+
+No I/O, no clock, no environment, no logging: values in, values out. Everything the translation
+needs about the account (flavour, field catalog, setting names) arrives in :class:`Options`.
+"""
+
+from translate.errors import CatalogError, DestinationError, Reason, TranslationError
+from translate.event import decode, infer_type, ordering_key
+from translate.fields import FieldCatalog, FieldType, Module
+from translate.model import (
+    Flavor,
+    FromLookup,
+    FromStep,
+    Inject,
+    LookupKind,
+    Notice,
+    Options,
+    Outcome,
+    Request,
+    Step,
+    Translation,
+)
+from translate.plan import Lookups, Records, materialize, step_record
+from translate.render import error_json, request_json, translation_json
+from translate.translator import translate_bytes, translate_event
+
+__all__ = [
+    "CatalogError",
+    "DestinationError",
+    "FieldCatalog",
+    "FieldType",
+    "Flavor",
+    "FromLookup",
+    "FromStep",
+    "Inject",
+    "LookupKind",
+    "Lookups",
+    "Module",
+    "Notice",
+    "Options",
+    "Outcome",
+    "Reason",
+    "Records",
+    "Request",
+    "Step",
+    "Translation",
+    "TranslationError",
+    "decode",
+    "error_json",
+    "infer_type",
+    "materialize",
+    "ordering_key",
+    "request_json",
+    "step_record",
+    "translate_bytes",
+    "translate_event",
+    "translation_json",
+]

@@ -1,0 +1,204 @@
+"""track and page → a sales activity on the person (and, for mapped events, a lifecycle stage)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import orjson
+
+from translate.errors import Reason, TranslationError
+from translate.event import (
+    Event,
+    context_traits,
+    event_time,
+    find_email,
+    identifier,
+    message_id,
+    obj,
+)
+from translate.identify import wants_contact
+from translate.model import (
+    Flavor,
+    FromLookup,
+    FromStep,
+    Inject,
+    LookupKind,
+    Notice,
+    Options,
+    Outcome,
+    Request,
+    Step,
+    Translation,
+    frozen,
+)
+
+MAX_NOTES = 10_000
+"""Characters of notes sent at most: a runaway property must not cost the event its delivery."""
+
+_PAGE_FIRST = ("url", "path", "referrer", "title", "search")
+
+
+def translate_track(event: Event, options: Options, fallback_time: datetime | None) -> Translation:
+    name = event.get("event")
+    if not isinstance(name, str) or not name.strip():
+        raise TranslationError(Reason.INVALID_EVENT, "track needs an event name")
+    properties = obj(event, "properties")
+    stage = options.stage_map.get(name.strip().casefold())
+    return _activity(
+        event,
+        options,
+        fallback_time,
+        "track",
+        name.strip(),
+        options.track_activity_type,
+        properties.items(),
+        stage,
+    )
+
+
+def translate_page(event: Event, options: Options, fallback_time: datetime | None) -> Translation:
+    if not options.deliver_pages:
+        return Translation(Outcome.DISABLED, "page", message_id(event))
+    properties = obj(event, "properties")
+    label = _first_text(event.get("name"), properties.get("title"), properties.get("url"))
+    ordered = [(k, properties[k]) for k in _PAGE_FIRST if k in properties]
+    ordered += [(k, v) for k, v in properties.items() if k not in _PAGE_FIRST]
+    return _activity(
+        event,
+        options,
+        fallback_time,
+        "page",
+        f"Viewed {label or 'a page'}",
+        options.page_activity_type,
+        ordered,
+        None,
+    )
+
+
+def _activity(
+    event: Event,
+    options: Options,
+    fallback_time: datetime | None,
+    kind: str,
+    title: str,
+    activity_type: str,
+    properties: Iterable[tuple[str, object]],
+    stage: str | None,
+) -> Translation:
+    user_id = identifier(event, "userId")
+    traits = context_traits(event)
+    email, _ = find_email(traits.get("email"), user_id=user_id)
+    if email is None and user_id is None:
+        raise TranslationError(
+            Reason.UNKNOWN_PERSON, f"{kind} has no userId and no email to find the person by"
+        )
+    moment = event_time(event, fallback_time)
+    mid = message_id(event)
+    notes, truncated = render_notes(properties, mid)
+    notices: list[Notice] = []
+    if truncated:
+        notices.append(
+            Notice("notes_truncated", "properties", f"notes cut to {MAX_NOTES} characters")
+        )
+    requests: list[Request] = []
+    if email is not None:
+        requests.append(_resolve_person(email, options.flavor, traits))
+    requests.append(_sales_activity(title, activity_type, moment, notes))
+    if stage is not None:
+        if options.flavor is Flavor.SUITE:
+            requests.append(_lifecycle(stage))
+        else:
+            notices.append(
+                Notice("lifecycle_not_supported", "event", "lifecycle stages are a Suite feature")
+            )
+    return Translation(
+        outcome=Outcome.DELIVER,
+        type=kind,
+        message_id=mid,
+        requests=tuple(requests),
+        identity=user_id,
+        notices=tuple(notices),
+    )
+
+
+def _resolve_person(email: str, flavor: Flavor, traits: Mapping[str, object]) -> Request:
+    """The cheapest call that yields the person's id: an upsert carrying only the email. Skipped
+    when the identity cache already knows the person. A Classic person is a lead unless the
+    context says it is a contact, as for identify."""
+    lead = flavor is Flavor.CLASSIC and not wants_contact(traits)
+    envelope, module = ("lead", "leads") if lead else ("contact", "contacts")
+    body = frozen(
+        {"unique_identifier": frozen({"emails": email}), envelope: frozen({"emails": email})}
+    )
+    return Request(Step.PERSON, "POST", f"{module}/upsert", envelope, body, skip_if_known=True)
+
+
+def _sales_activity(title: str, activity_type: str, moment: str, notes: str) -> Request:
+    record = frozen(
+        {
+            "title": title,
+            "sales_activity_type_id": None,
+            "start_date": moment,
+            "end_date": moment,
+            "owner_id": None,
+            "targetable_type": None,
+            "targetable_id": None,
+            "notes": notes,
+        }
+    )
+    person_id = FromStep(Step.PERSON, "id")
+    inject = (
+        Inject(
+            ("sales_activity", "sales_activity_type_id"),
+            (FromLookup(LookupKind.SALES_ACTIVITY_TYPE, activity_type),),
+        ),
+        Inject(
+            ("sales_activity", "owner_id"),
+            (FromStep(Step.PERSON, "owner_id"), FromLookup(LookupKind.DEFAULT_OWNER)),
+        ),
+        Inject(
+            ("sales_activity", "targetable_type"),
+            (FromStep(Step.PERSON, "targetable_type"),),
+            missing=Reason.UNKNOWN_PERSON,
+        ),
+        Inject(("sales_activity", "targetable_id"), (person_id,), missing=Reason.UNKNOWN_PERSON),
+    )
+    body = frozen({"sales_activity": record})
+    return Request(Step.ACTIVITY, "POST", "sales_activities", "sales_activity", body, inject)
+
+
+def _lifecycle(stage: str) -> Request:
+    body = frozen({"contact": frozen({"lifecycle_stage_id": None})})
+    inject = (
+        Inject(("contact", "lifecycle_stage_id"), (FromLookup(LookupKind.LIFECYCLE_STAGE, stage),)),
+    )
+    return Request(Step.LIFECYCLE, "PUT", "contacts/{person.id}", "contact", body, inject)
+
+
+def _first_text(*candidates: object) -> str | None:
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()
+    return None
+
+
+def render_notes(properties: Iterable[tuple[str, object]], mid: str | None) -> tuple[str, bool]:
+    """One ``key: value`` line per property (nested values as compact JSON), then the messageId.
+    Returns the text and whether the properties had to be cut to fit :data:`MAX_NOTES`."""
+    text = "\n".join(f"{key}: {_render(value)}" for key, value in properties)
+    tail = "" if mid is None else f"messageId: {mid}"
+    room = MAX_NOTES - len(tail) - 1  # the messageId line is kept whole: dedupe audits need it
+    truncated = len(text) > room
+    if truncated:
+        text = text[: max(room - 1, 0)] + "…"
+    return "\n".join(part for part in (text, tail) if part), truncated
+
+
+def _render(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError: only non-JSON values (e.g. > 64-bit ints)
+        return "<value not representable as JSON>"

@@ -1,0 +1,62 @@
+"""The project's exception tree, rooted here because `translate` is the one package with no I/O.
+
+Every failure the service can meet is a :class:`DestinationError`. Each class says, through
+``retriable``, whether trying the same thing again later can succeed: the delivery loop needs no
+other fact to choose between retrying and dead-lettering. Foreign exceptions (aiohttp, aiokafka,
+orjson) are converted into this tree at one boundary each; nothing else is raised past it.
+
+    DestinationError                  retriable?
+    ├── TranslationError              no: the event itself is wrong (dead-letter it)
+    └── CatalogError                  no: a field catalog given as input is malformed
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+
+class DestinationError(Exception):
+    """Root of every error this product raises on purpose."""
+
+    retriable: ClassVar[bool] = False
+
+
+class Reason(StrEnum):
+    """Stable reason codes: dead-letter headers, metrics labels and logs use these strings."""
+
+    INVALID_EVENT = "invalid_event"
+    """Not JSON, not an object, no `type`, or a field of the wrong JSON type."""
+    MISSING_USER_ID = "missing_user_id"
+    """identify without a usable `userId`."""
+    MISSING_EMAIL = "missing_email"
+    """identify with no email in traits, context.traits or an email-shaped userId."""
+    INVALID_EMAIL = "invalid_email"
+    """An email was given but none of the candidates is an email address."""
+    MISSING_TIMESTAMP = "missing_timestamp"
+    """track/page with no parseable timestamp and no fallback time supplied."""
+    UNKNOWN_PERSON = "unknown_person"
+    """track/page for a person with no email and no id learned from an earlier identify."""
+    UNRESOLVED_REFERENCE = "unresolved_reference"
+    """A request needs a value that is absent: an account setting (activity type, lifecycle
+    stage, default owner) or a field of an earlier step's answer."""
+
+
+class TranslationError(DestinationError):
+    """The event cannot become Freshsales requests. Never retriable: retrying gives the same answer.
+
+    ``reason`` is the stable code; ``detail`` is for people and may change between releases.
+    """
+
+    retriable: ClassVar[bool] = False
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class CatalogError(DestinationError):
+    """A field catalog value is not in the shape of Freshsales' ``settings/*/fields`` answers."""
+
+    retriable: ClassVar[bool] = False

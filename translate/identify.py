@@ -1,0 +1,265 @@
+"""identify → a lead or contact upsert, with its account before it and its deal after it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from translate.errors import Reason, TranslationError
+from translate.event import Event, context_traits, find_email, identifier, message_id, obj
+from translate.fields import Module
+from translate.model import (
+    JSON,
+    Flavor,
+    FromLookup,
+    FromStep,
+    Inject,
+    LookupKind,
+    Options,
+    Outcome,
+    Request,
+    Step,
+    Translation,
+    frozen,
+)
+from translate.record import RecordBuilder, Report
+
+_CONTACT_FLAG_TRUE = frozenset({"true", "1", "yes"})
+
+# Traits that a rule below consumes; every other trait goes through the generic rule.
+_RESERVED = frozenset(
+    [
+        "email",
+        "fsContact",
+        "fs_contact",
+        "firstName",
+        "first_name",
+        "lastName",
+        "last_name",
+        "name",
+        "title",
+        "phone",
+        "address",
+        "company",
+        "deal",
+    ]
+)
+_ACCOUNT_RESERVED = frozenset(["name", "address", "employees", "employeeCount", "employee_count"])
+
+
+def wants_contact(traits: Mapping[str, object]) -> bool:
+    """The ``fsContact`` / ``fs_contact`` control trait: true, "true", "1", "yes" (any case)."""
+    flag = traits.get("fsContact", traits.get("fs_contact"))
+    if isinstance(flag, bool):
+        return flag
+    if isinstance(flag, int):
+        return flag == 1
+    return isinstance(flag, str) and flag.strip().casefold() in _CONTACT_FLAG_TRUE
+
+
+def translate_identify(event: Event, options: Options) -> Translation:
+    user_id = identifier(event, "userId")
+    if user_id is None:
+        raise TranslationError(Reason.MISSING_USER_ID, "identify needs a userId")
+    traits = obj(event, "traits")
+    email, offered = find_email(
+        traits.get("email"), context_traits(event).get("email"), user_id=user_id
+    )
+    if email is None:
+        if offered:
+            raise TranslationError(
+                Reason.INVALID_EMAIL, "traits.email / context.traits.email is not an address"
+            )
+        raise TranslationError(Reason.MISSING_EMAIL, "no email in traits or context.traits")
+
+    report = Report()
+    contact = wants_contact(traits)
+    nested = options.flavor is Flavor.CLASSIC and not contact
+    person = _person(traits, Module.LEADS if nested else Module.CONTACTS, options, report)
+    person.fields["emails"] = email
+    person.fields["external_id"] = user_id
+    account = _account(traits.get("company"), options, report)
+    deal = _deal(traits.get("deal"), options, report)
+
+    if nested:
+        requests = _classic_lead(person, account, deal, email)
+    else:
+        suite_lead = options.flavor is Flavor.SUITE and not contact
+        stage = options.lead_stage if suite_lead else None
+        requests = _contact_chain(person, account, deal, email, stage)
+    return Translation(
+        outcome=Outcome.DELIVER,
+        type="identify",
+        message_id=message_id(event),
+        requests=requests,
+        identity=user_id,
+        ignored=tuple(report.ignored),
+        notices=tuple(report.notices),
+    )
+
+
+def _person(
+    traits: Mapping[str, object], module: Module, options: Options, report: Report
+) -> RecordBuilder:
+    person = RecordBuilder(module, options.catalog, report)
+    person.put("first_name", traits.get("firstName"), "firstName")
+    person.put("first_name", traits.get("first_name"), "first_name")
+    person.put("last_name", traits.get("lastName"), "lastName")
+    person.put("last_name", traits.get("last_name"), "last_name")
+    _split_name(person, traits.get("name"))
+    person.put("job_title", traits.get("title"), "title")
+    person.put("work_number", traits.get("phone"), "phone")
+    if traits.get("address") is not None:
+        person.put_address(traits["address"])
+    for key, value in traits.items():
+        if key not in _RESERVED:
+            person.put_trait(key, value)
+    return person
+
+
+def _split_name(person: RecordBuilder, name: object) -> None:
+    """``name`` fills whichever of first/last name is still absent: last word → last_name."""
+    if name is None:
+        return
+    if not isinstance(name, str) or not name.split():
+        person.ignore("name")
+        return
+    *first, last = name.split()
+    used = False
+    if "last_name" not in person.fields:
+        person.put("last_name", last, "name")
+        used = True
+    if first and "first_name" not in person.fields:
+        person.put("first_name", " ".join(first), "name")
+        used = True
+    if not used:
+        person.ignore("name")
+
+
+def _object(value: object, what: str, report: Report) -> Mapping[str, object] | None:
+    """``company``/``deal``: an object with a name, or a string that is the name."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, Mapping):
+        report.notice("invalid_object", what, f"{what} must be an object; skipped")
+        return None
+    name = value.get("name")
+    if not isinstance(name, str) or not name.strip():
+        report.notice("object_without_name", what, f"{what} has no name; skipped")
+        return None
+    return value
+
+
+def _account(value: object, options: Options, report: Report) -> RecordBuilder | None:
+    company = _object(value, "company", report)
+    if company is None:
+        return None
+    account = RecordBuilder(Module.SALES_ACCOUNTS, options.catalog, report, "company.")
+    account.put("name", str(company["name"]).strip(), "name")  # _object checked it is a str
+    if company.get("address") is not None:
+        account.put_address(company["address"])
+    for key in ("employees", "employeeCount", "employee_count"):
+        account.put("number_of_employees", company.get(key), key)
+    for key, field_value in company.items():
+        if key not in _ACCOUNT_RESERVED:
+            account.put_trait(key, field_value)
+    return account
+
+
+def _deal(value: object, options: Options, report: Report) -> RecordBuilder | None:
+    source = _object(value, "deal", report)
+    if source is None:
+        return None
+    deal = RecordBuilder(Module.DEALS, options.catalog, report, "deal.")
+    deal.put("name", str(source["name"]).strip(), "name")
+    for key, field_value in source.items():
+        if key != "name":
+            deal.put_trait(key, field_value)
+    return deal
+
+
+def _upsert(
+    step: Step,
+    module: Module,
+    envelope: str,
+    key: str,
+    value: JSON,
+    record: dict[str, JSON],
+    inject: tuple[Inject, ...] = (),
+) -> Request:
+    body = frozen({"unique_identifier": frozen({key: value}), envelope: frozen(record)})
+    return Request(step, "POST", f"{module.value}/upsert", envelope, body, inject)
+
+
+def _classic_lead(
+    person: RecordBuilder, account: RecordBuilder | None, deal: RecordBuilder | None, email: str
+) -> tuple[Request, ...]:
+    """Classic leads carry their company and deal inside the same call."""
+    record = person.body()
+    if account is not None:
+        record["company"] = frozen(account.body())
+    if deal is not None:
+        record["deal"] = frozen(deal.body())
+    return (_upsert(Step.PERSON, Module.LEADS, "lead", "emails", email, record),)
+
+
+def _contact_chain(
+    person: RecordBuilder,
+    account: RecordBuilder | None,
+    deal: RecordBuilder | None,
+    email: str,
+    lead_stage: str | None,
+) -> tuple[Request, ...]:
+    """account upsert → contact upsert (needs the account id) → deal upsert (needs both ids).
+
+    ``lead_stage`` marks a Suite lead: a contact in the named lifecycle stage, unless the traits
+    set ``lifecycle_stage_id`` themselves."""
+    requests: list[Request] = []
+    record = person.body()
+    person_inject: list[Inject] = []
+    if account is not None:
+        fields = account.body()
+        requests.append(
+            _upsert(
+                Step.ACCOUNT, Module.SALES_ACCOUNTS, "sales_account", "name", fields["name"], fields
+            )
+        )
+        record["sales_accounts"] = (frozen({"id": None, "is_primary": True}),)
+        person_inject.append(
+            Inject(("contact", "sales_accounts", 0, "id"), (FromStep(Step.ACCOUNT, "id"),))
+        )
+    if lead_stage is not None and "lifecycle_stage_id" not in record:
+        record["lifecycle_stage_id"] = None
+        person_inject.append(
+            Inject(
+                ("contact", "lifecycle_stage_id"),
+                (FromLookup(LookupKind.LIFECYCLE_STAGE, lead_stage),),
+            )
+        )
+    requests.append(
+        _upsert(
+            Step.PERSON, Module.CONTACTS, "contact", "emails", email, record, tuple(person_inject)
+        )
+    )
+    if deal is not None:
+        fields = deal.body()
+        deal_inject = [
+            Inject(
+                ("deal", "contacts_added_list", 0),
+                (FromStep(Step.PERSON, "id"),),
+                missing=Reason.UNKNOWN_PERSON,
+            )
+        ]
+        fields["contacts_added_list"] = (None,)
+        if account is not None:
+            fields["sales_account_id"] = None
+            deal_inject.append(
+                Inject(("deal", "sales_account_id"), (FromStep(Step.ACCOUNT, "id"),))
+            )
+        requests.append(
+            _upsert(
+                Step.DEAL, Module.DEALS, "deal", "name", fields["name"], fields, tuple(deal_inject)
+            )
+        )
+    return tuple(requests)

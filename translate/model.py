@@ -1,0 +1,164 @@
+"""Immutable values that translation produces: requests, their dependencies, and the result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, TypeAlias
+
+from translate.errors import Reason
+
+if TYPE_CHECKING:
+    from translate.fields import FieldCatalog
+
+JSON: TypeAlias = bool | int | float | str | tuple["JSON", ...] | Mapping[str, "JSON"] | None
+"""A JSON value whose containers are read-only (tuples and mapping proxies)."""
+
+EMPTY: Mapping[str, JSON] = MappingProxyType({})
+EMPTY_STAGES: Mapping[str, str] = MappingProxyType({})
+
+
+def frozen(mapping: dict[str, JSON]) -> Mapping[str, JSON]:
+    """Wrap a freshly built dict nobody else holds, so the result cannot be changed."""
+    return MappingProxyType(mapping)
+
+
+class Flavor(StrEnum):
+    """Which Freshsales product the account is: the paths and the lead model differ."""
+
+    SUITE = "suite"
+    CLASSIC = "classic"
+
+
+class Step(StrEnum):
+    """The role of a request in an event's chain. Later requests refer to earlier ones by it."""
+
+    ACCOUNT = "account"
+    PERSON = "person"
+    DEAL = "deal"
+    ACTIVITY = "activity"
+    LIFECYCLE = "lifecycle"
+
+
+class LookupKind(StrEnum):
+    """Account settings that the service reads once at start-up, never per event."""
+
+    LIFECYCLE_STAGE = "lifecycle_stage"
+    SALES_ACTIVITY_TYPE = "sales_activity_type"
+    DEFAULT_OWNER = "default_owner"
+
+
+@dataclass(frozen=True, slots=True)
+class FromStep:
+    """A field of the record an earlier step of the same event returned (e.g. the account's id)."""
+
+    step: Step
+    field: str
+
+    def describe(self) -> str:
+        return f"{self.step.value}.{self.field}"
+
+
+@dataclass(frozen=True, slots=True)
+class FromLookup:
+    """An id the service resolved at start-up from a name (e.g. the "Page View" activity type)."""
+
+    kind: LookupKind
+    name: str = ""
+
+    def describe(self) -> str:
+        return f"lookup:{self.kind.value}" + (f":{self.name}" if self.name else "")
+
+
+Source: TypeAlias = FromStep | FromLookup
+
+
+@dataclass(frozen=True, slots=True)
+class Inject:
+    """Fill ``target`` (a path of keys and list indexes into the body) from the first source that
+    resolves. The body holds ``null`` there until then. When nothing resolves, a ``required``
+    injection fails with reason ``missing``; an optional one removes the key."""
+
+    target: tuple[str | int, ...]
+    sources: tuple[Source, ...]
+    required: bool = True
+    missing: Reason = Reason.UNRESOLVED_REFERENCE
+
+    def describe(self) -> str:
+        return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.target)[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One Freshsales API call.
+
+    ``path`` is relative to the API base (``…/crm/sales/api/`` or ``…/api/``) and may hold
+    ``{step.field}`` placeholders filled from earlier steps. ``envelope`` is the singular root key
+    of the body and of the response record. A request with ``skip_if_known`` only resolves who the
+    person is: the service skips it when its identity cache already knows the person.
+    """
+
+    step: Step
+    method: str
+    path: str
+    envelope: str
+    body: Mapping[str, JSON]
+    inject: tuple[Inject, ...] = ()
+    skip_if_known: bool = False
+
+
+class Outcome(StrEnum):
+    """What should happen to the event as a whole."""
+
+    DELIVER = "deliver"
+    """Send ``requests`` in order."""
+    UNSUPPORTED = "unsupported"
+    """A Segment type this destination does not handle (group, alias, screen, …): acknowledge."""
+    DISABLED = "disabled"
+    """A type the configuration turned off (page events when pages are not delivered)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something dropped or adjusted while translating; the event itself still goes out."""
+
+    code: str
+    field: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """The full answer for one event.
+
+    ``identity`` is the userId that the person step's record should be cached under (identify) or
+    looked up by (track/page). ``ignored`` names the traits that map to no Freshsales field.
+    """
+
+    outcome: Outcome
+    type: str
+    message_id: str | None
+    requests: tuple[Request, ...] = ()
+    identity: str | None = None
+    ignored: tuple[str, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Everything translation needs to know about the account and the configuration, as values."""
+
+    flavor: Flavor = Flavor.SUITE
+    catalog: FieldCatalog | None = None
+    track_activity_type: str = "Segment Event"
+    page_activity_type: str = "Page View"
+    lead_stage: str = "Lead"
+    stage_map: Mapping[str, str] = field(default_factory=lambda: EMPTY_STAGES)
+    """Track event name → lifecycle stage name. Matched ignoring case and surrounding spaces."""
+    deliver_pages: bool = True
+
+    def __post_init__(self) -> None:
+        normal = {k.strip().casefold(): v for k, v in self.stage_map.items()}
+        object.__setattr__(self, "stage_map", MappingProxyType(normal))

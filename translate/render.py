@@ -1,0 +1,55 @@
+"""Plain-JSON views of translation results: the dry-run output and the golden files' format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from translate.errors import TranslationError
+from translate.model import Request, Translation
+from translate.plan import _thaw
+
+
+def request_json(request: Request) -> dict[str, Any]:
+    """``{"step", "method", "path", "body"}`` plus, when present, how the request depends on
+    earlier answers (``inject``) and whether a known person makes it unnecessary."""
+    out: dict[str, Any] = {
+        "step": request.step.value,
+        "method": request.method,
+        "path": request.path,
+        "body": _thaw(request.body),
+    }
+    if request.inject:
+        out["inject"] = [
+            {
+                "into": inject.describe(),
+                "from": [source.describe() for source in inject.sources],
+                **({} if inject.required else {"required": False}),
+            }
+            for inject in request.inject
+        ]
+    if request.skip_if_known:
+        out["skip_if_known"] = True
+    return out
+
+
+def translation_json(translation: Translation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "outcome": translation.outcome.value,
+        "type": translation.type,
+        "messageId": translation.message_id,
+    }
+    if translation.identity is not None:
+        out["identity"] = translation.identity
+    if translation.requests:
+        out["requests"] = [request_json(request) for request in translation.requests]
+    if translation.ignored:
+        out["ignored"] = list(translation.ignored)
+    if translation.notices:
+        out["notices"] = [
+            {"code": n.code, "field": n.field, "detail": n.detail} for n in translation.notices
+        ]
+    return out
+
+
+def error_json(error: TranslationError) -> dict[str, Any]:
+    return {"outcome": "error", "reason": error.reason.value, "detail": error.detail}
