@@ -35,7 +35,7 @@ def obj(event: Mapping[str, object], key: str, where: str = "") -> Mapping[str, 
     value = event.get(key)
     if value is None:
         return EMPTY
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # decoded JSON: skip the ABC check
         return value
     raise TranslationError(Reason.INVALID_EVENT, f"{where}{key} must be an object")
 

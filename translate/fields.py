@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -254,21 +254,13 @@ _FALSE = frozenset({"false", "0", "no"})
 
 def coerce(value: object, kind: FieldType) -> JSON | Fail:
     """Convert ``value`` to ``kind`` when no information is lost, else return :data:`FAIL`."""
-    if kind is FieldType.TEXT:
-        return _text(value)
-    if kind is FieldType.NUMBER:
-        return _number(value)
-    if kind is FieldType.BOOLEAN:
-        return _boolean(value)
-    if kind is FieldType.DATE:
-        return _date(value)
-    if kind is FieldType.LIST:
-        return _list(value)
-    return _scalar(value)
+    if type(value) is str and kind in _STRING_KINDS:
+        return value  # the common case: text sent as text
+    return _COERCERS[kind](value)
 
 
 def _scalar(value: object) -> JSON | Fail:
-    if isinstance(value, str | bool):
+    if isinstance(value, (str, bool)):  # a tuple: faster than a union on this hot path
         return value
     return _number(value)
 
@@ -332,3 +324,14 @@ def _list(value: object) -> JSON | Fail:
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
         return tuple(value)
     return FAIL
+
+
+_COERCERS: Final[Mapping[FieldType, Callable[[object], JSON | Fail]]] = {
+    FieldType.TEXT: _text,
+    FieldType.NUMBER: _number,
+    FieldType.BOOLEAN: _boolean,
+    FieldType.DATE: _date,
+    FieldType.LIST: _list,
+    FieldType.ANY: _scalar,
+}
+_STRING_KINDS: Final = frozenset({FieldType.TEXT, FieldType.ANY})

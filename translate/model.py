@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from translate.errors import Reason
 
@@ -20,9 +20,9 @@ EMPTY: Mapping[str, JSON] = MappingProxyType({})
 EMPTY_STAGES: Mapping[str, str] = MappingProxyType({})
 
 
-def frozen(mapping: dict[str, JSON]) -> Mapping[str, JSON]:
-    """Wrap a freshly built dict nobody else holds, so the result cannot be changed."""
-    return MappingProxyType(mapping)
+frozen: Callable[[dict[str, JSON]], Mapping[str, JSON]] = MappingProxyType
+"""Wrap a freshly built dict nobody else holds, so the result cannot be changed. (An alias, not
+a function: it runs several times per event.)"""
 
 
 class Flavor(StrEnum):
@@ -50,8 +50,7 @@ class LookupKind(StrEnum):
     DEFAULT_OWNER = "default_owner"
 
 
-@dataclass(frozen=True, slots=True)
-class FromStep:
+class FromStep(NamedTuple):
     """A field of the record an earlier step of the same event returned (e.g. the account's id)."""
 
     step: Step
@@ -61,8 +60,7 @@ class FromStep:
         return f"{self.step.value}.{self.field}"
 
 
-@dataclass(frozen=True, slots=True)
-class FromLookup:
+class FromLookup(NamedTuple):
     """An id the service resolved at start-up from a name (e.g. the "Page View" activity type)."""
 
     kind: LookupKind
@@ -75,8 +73,7 @@ class FromLookup:
 Source: TypeAlias = FromStep | FromLookup
 
 
-@dataclass(frozen=True, slots=True)
-class Inject:
+class Inject(NamedTuple):
     """Fill ``target`` (a path of keys and list indexes into the body) from the first source that
     resolves. The body holds ``null`` there until then. When nothing resolves, a ``required``
     injection fails with reason ``missing``; an optional one removes the key."""
@@ -90,8 +87,7 @@ class Inject:
         return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.target)[1:]
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     """One Freshsales API call.
 
     ``path`` is relative to the API base (``…/crm/sales/api/`` or ``…/api/``) and may hold
@@ -120,8 +116,7 @@ class Outcome(StrEnum):
     """A type the configuration turned off (page events when pages are not delivered)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(NamedTuple):
     """Something dropped or adjusted while translating; the event itself still goes out."""
 
     code: str
@@ -129,8 +124,7 @@ class Notice:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class Translation:
+class Translation(NamedTuple):
     """The full answer for one event.
 
     ``identity`` is the userId that the person step's record should be cached under (identify) or

@@ -4,7 +4,6 @@ left out. Shared by the person, the account and the deal of an identify."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from translate.fields import (
     BUILTIN_FIELDS,
@@ -19,12 +18,14 @@ from translate.fields import (
 from translate.model import JSON, Notice, frozen
 
 
-@dataclass(slots=True)
 class Report:
     """What one translation dropped: trait paths that map to no field, and notices."""
 
-    ignored: list[str] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
+    __slots__ = ("ignored", "notices")
+
+    def __init__(self) -> None:
+        self.ignored: list[str] = []
+        self.notices: list[Notice] = []
 
     def notice(self, code: str, origin: str, detail: str) -> None:
         self.notices.append(Notice(code, origin, detail))
@@ -50,6 +51,11 @@ _EXPECTED: Mapping[FieldType, str] = {
     FieldType.LIST: "a list of text",
     FieldType.ANY: "a single text, number or true/false value",
 }
+
+
+# Enum attribute access costs about 0.25 µs on CPython 3.11; these run for every field.
+_TEXT, _ANY = FieldType.TEXT, FieldType.ANY
+_STRING_KINDS = frozenset({_TEXT, _ANY})
 
 
 class RecordBuilder:
@@ -78,14 +84,17 @@ class RecordBuilder:
         """Set a standard field that a mapping rule chose (first match wins)."""
         if value is None:
             return
-        if name in self.fields:
-            self._report.ignored.append(self._prefix + origin)
-            return
-        kind = self._type_of(name)
+        fields = self.fields
+        catalog = self._catalog
+        kind = catalog.get(name) if catalog is not None else None
         if kind is None:
+            kind = self._builtin.get(name)
+        if kind is None or name in fields:
             self._report.ignored.append(self._prefix + origin)
-            return
-        self._store(self.fields, name, value, kind, origin)
+        elif kind is _TEXT and type(value) is str:
+            fields[name] = value  # the common case, without the coercion call
+        else:
+            self._store(fields, name, value, kind, origin)
 
     def ignore(self, origin: str) -> None:
         self._report.ignored.append(self._prefix + origin)
@@ -134,17 +143,15 @@ class RecordBuilder:
         if name in self._custom:
             self._report.ignored.append(self._prefix + origin)
             return
-        kind = self._catalog[name] if self._catalog is not None else FieldType.ANY
+        kind = self._catalog[name] if self._catalog is not None else _ANY
         self._store(self._custom, name, value, kind, origin)
-
-    def _type_of(self, name: str) -> FieldType | None:
-        if self._catalog is not None and name in self._catalog:
-            return self._catalog[name]
-        return self._builtin.get(name)
 
     def _store(
         self, into: dict[str, JSON], name: str, value: object, kind: FieldType, origin: str
     ) -> None:
+        if type(value) is str and kind in _STRING_KINDS:
+            into[name] = value  # text for a text field: no coercion call
+            return
         coerced = coerce(value, kind)
         if isinstance(coerced, Fail):
             self._report.notice(

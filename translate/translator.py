@@ -24,7 +24,7 @@ def translate_event(
     Raises :class:`TranslationError` and nothing else, whatever ``event`` is. ``fallback_time``
     dates a track/page that carries no timestamp of its own.
     """
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):
         raise TranslationError(Reason.INVALID_EVENT, f"not a JSON object: {type(event).__name__}")
     kind = event.get("type")
     if kind is None:

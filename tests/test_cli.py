@@ -1,0 +1,144 @@
+"""The command line: the dry run (`translate`) and the demo, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+SEED_IDENTIFY = (
+    '{"userId": "97980cfea0067", "traits": {"firstName": "John", "lastName": "Doe",'
+    ' "email": "john.doe@example.com", "cfAlternateNumber": "98765432",'
+    ' "company": {"name": "Example.com"}}}'
+)
+
+
+def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "consumer", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def lines(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def test_the_seed_identify_becomes_an_account_upsert_then_an_email_keyed_upsert() -> None:
+    done = cli("translate", stdin=SEED_IDENTIFY + "\n")
+    assert done.returncode == 0, done.stderr
+    (result,) = lines(done.stdout)
+    account, person = result["requests"]
+    assert (account["method"], account["path"]) == ("POST", "sales_accounts/upsert")
+    assert account["body"]["unique_identifier"] == {"name": "Example.com"}
+    assert person["path"] == "contacts/upsert"
+    assert person["body"]["unique_identifier"] == {"emails": "john.doe@example.com"}
+    contact = person["body"]["contact"]
+    assert (contact["first_name"], contact["last_name"]) == ("John", "Doe")
+    assert contact["custom_field"] == {"cf_alternate_number": "98765432"}
+    assert {"into": "contact.sales_accounts[0].id", "from": ["account.id"]} in person["inject"]
+    assert result["type_inferred"] is True
+    assert "1 event: 1 deliver; at most 2 Freshsales calls" in done.stderr
+
+
+def test_classic_flavour_sends_one_lead_upsert_with_the_company_nested() -> None:
+    done = cli("translate", "--flavor", "classic", stdin=SEED_IDENTIFY)
+    (result,) = lines(done.stdout)
+    (lead,) = result["requests"]
+    assert lead["path"] == "leads/upsert"
+    assert lead["body"]["lead"]["company"] == {"name": "Example.com"}
+
+
+def test_each_line_gets_its_answer_and_a_rejected_event_sets_exit_status_1(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"type": "identify", "userId": "u", "traits": {"email": "a@b.co"}}\n'
+        "\n"
+        "not json\n"
+        '{"type": "group", "userId": "u"}\n'
+    )
+    done = cli("translate", str(events))
+    assert done.returncode == 1
+    results = lines(done.stdout)
+    assert [(r["line"], r["outcome"]) for r in results] == [
+        (1, "deliver"),
+        (3, "error"),
+        (4, "unsupported"),
+    ]
+    assert results[1]["reason"] == "invalid_event"
+    assert "errors by reason: invalid_event=1" in done.stderr
+
+
+def test_without_inference_a_typeless_event_is_rejected_as_the_service_would() -> None:
+    done = cli("translate", "--no-infer-type", stdin=SEED_IDENTIFY)
+    assert done.returncode == 1
+    assert lines(done.stdout)[0]["reason"] == "invalid_event"
+
+
+def test_options_reach_the_translation() -> None:
+    event = '{"type": "track", "userId": "u", "event": "Order Completed"}\n'
+    page = '{"type": "page", "userId": "u", "name": "Home"}\n'
+    done = cli(
+        "translate",
+        "--stage-map",
+        "Order Completed=Customer",
+        "--track-activity-type",
+        "Product Event",
+        "--fallback-time",
+        "2026-11-02T10:00:00",
+        "--no-pages",
+        stdin=event + page,
+    )
+    assert done.returncode == 0, done.stderr
+    track, skipped = lines(done.stdout)
+    activity, lifecycle = track["requests"]
+    assert activity["body"]["sales_activity"]["start_date"] == "2026-11-02T10:00:00+00:00"
+    assert activity["inject"][0]["from"] == ["lookup:sales_activity_type:Product Event"]
+    assert lifecycle["inject"][0]["from"] == ["lookup:lifecycle_stage:Customer"]
+    assert skipped["outcome"] == "disabled"
+
+
+def test_a_catalog_file_enables_custom_field_checks(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"contacts": {"fields": [{"name": "cf_other", "type": "text"}]}}))
+    done = cli("translate", "--catalog", str(catalog), stdin=SEED_IDENTIFY)
+    (result,) = lines(done.stdout)
+    assert result["ignored"] == ["cfAlternateNumber"]
+    assert result["notices"][0]["code"] == "unknown_custom_field"
+
+
+def test_unreadable_inputs_are_usage_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "catalog.json"
+    bad.write_text('{"contact": []}')
+    done = cli("translate", "--catalog", str(bad), stdin=SEED_IDENTIFY)
+    assert done.returncode == 2
+    assert "unknown module 'contact'" in done.stderr
+    assert cli("translate", str(tmp_path / "missing.jsonl")).returncode == 2
+    done = cli("translate", "--stage-map", "no-equals-sign")
+    assert done.returncode == 2
+    assert "expected EVENT=STAGE" in done.stderr
+    assert cli("translate", "--fallback-time", "tomorrow").returncode == 2
+
+
+def test_demo_translates_the_bundled_samples_and_says_delivery_comes_later() -> None:
+    done = cli("demo")
+    assert done.returncode == 0, done.stderr
+    assert "arrives in a later release" in done.stdout
+    assert "POST sales_accounts/upsert → POST contacts/upsert → POST deals/upsert" in done.stdout
+    assert "dead letter: missing_email" in done.stdout
+    assert "10 events: 8 deliver, 1 error, 1 unsupported" in done.stdout
+
+
+def test_help_lists_only_the_commands_that_exist() -> None:
+    done = cli("--help")
+    assert done.returncode == 0
+    assert "translate" in done.stdout
+    assert "demo" in done.stdout
+    for later in ("simulate", "check", "dlq"):
+        assert later not in done.stdout
