@@ -150,7 +150,7 @@ def main() -> None:
             for name, r in results.items()
         },
     }
-    for name, r in report["results_per_second"].items():  # type: ignore[attr-defined]
+    for name, r in report["results_per_second"].items():
         print(f"{name:<16} median {r['median']:>9,}/s   best {r['best']:>9,}/s")
     if not args.no_write:
         RESULTS.write_text(json.dumps(report, indent=2) + "\n")

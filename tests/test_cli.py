@@ -142,3 +142,13 @@ def test_help_lists_only_the_commands_that_exist() -> None:
     assert "demo" in done.stdout
     for later in ("simulate", "check", "dlq"):
         assert later not in done.stdout
+
+
+def test_the_readme_documents_exactly_the_dry_run_options() -> None:
+    import re
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(--[a-z-]+)", readme, flags=re.MULTILINE))
+    documented |= set(re.findall(r"^\| `--[a-z-]+`, `(--[a-z-]+)`", readme, flags=re.MULTILINE))
+    offered = set(re.findall(r"(--[a-z][a-z-]+)", cli("translate", "--help").stdout)) - {"--help"}
+    assert documented == offered
