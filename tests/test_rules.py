@@ -46,6 +46,13 @@ def test_a_name_that_is_not_words_is_ignored_and_reported(name: object) -> None:
     assert "last_name" not in result.requests[0].body["contact"]  # type: ignore[operator]
 
 
+def test_a_null_name_is_simply_absent() -> None:
+    event = {"type": "identify", "userId": "u", "traits": {"email": "a@b.co", "name": None}}
+    result = translate_event(event)
+    assert result.ignored == ()
+    assert "last_name" not in result.requests[0].body["contact"]  # type: ignore[operator]
+
+
 def test_notes_are_cut_but_keep_the_message_id() -> None:
     notes, cut = render_notes([("blob", "x" * (MAX_NOTES * 2))], "m-1")
     assert cut

@@ -254,8 +254,6 @@ _FALSE = frozenset({"false", "0", "no"})
 
 def coerce(value: object, kind: FieldType) -> JSON | Fail:
     """Convert ``value`` to ``kind`` when no information is lost, else return :data:`FAIL`."""
-    if type(value) is str and kind in _STRING_KINDS:
-        return value  # the common case: text sent as text
     return _COERCERS[kind](value)
 
 
@@ -334,4 +332,3 @@ _COERCERS: Final[Mapping[FieldType, Callable[[object], JSON | Fail]]] = {
     FieldType.LIST: _list,
     FieldType.ANY: _scalar,
 }
-_STRING_KINDS: Final = frozenset({FieldType.TEXT, FieldType.ANY})
