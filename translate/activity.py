@@ -214,7 +214,9 @@ def _first_text(*candidates: object) -> str | None:
 def render_notes(properties: Iterable[tuple[str, object]], mid: str | None) -> tuple[str, bool]:
     """One ``key: value`` line per property (nested values as compact JSON), then the messageId.
     Returns the text and whether the properties had to be cut to fit :data:`MAX_NOTES`."""
-    text = "\n".join(f"{key}: {_render(value)}" for key, value in properties)
+    text = "\n".join(
+        [f"{key}: {value if type(value) is str else _render(value)}" for key, value in properties]
+    )
     tail = "" if mid is None else f"messageId: {mid}"
     room = MAX_NOTES - len(tail) - 1  # the messageId line is kept whole: dedupe audits need it
     truncated = len(text) > room
