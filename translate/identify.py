@@ -113,8 +113,8 @@ def translate_identify(event: Event, options: Options) -> Translation:
         message_id(event),
         requests,
         user_id,
-        tuple(report.ignored),
-        tuple(report.notices),
+        tuple(report.ignored) if report.ignored else (),
+        tuple(report.notices) if report.notices else (),
     )
 
 

@@ -144,14 +144,14 @@ class RecordBuilder:
             self._report.ignored.append(self._prefix + origin)
             return
         kind = self._catalog[name] if self._catalog is not None else _ANY
-        self._store(self._custom, name, value, kind, origin)
+        if type(value) is str and kind in _STRING_KINDS:
+            self._custom[name] = value  # text for a text field: the common case, no more calls
+        else:
+            self._store(self._custom, name, value, kind, origin)
 
     def _store(
         self, into: dict[str, JSON], name: str, value: object, kind: FieldType, origin: str
     ) -> None:
-        if type(value) is str and kind in _STRING_KINDS:
-            into[name] = value  # text for a text field: no coercion call
-            return
         coerced = coerce(value, kind)
         if isinstance(coerced, Fail):
             self._report.notice(
