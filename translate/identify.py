@@ -155,8 +155,11 @@ def _split_name(person: RecordBuilder, name: object) -> None:
         person.ignore("name")
 
 
-def _object(value: object, what: str, report: Report) -> Mapping[str, object] | None:
-    """``company``/``deal``: an object with a name, or a string that is the name."""
+def _named_record(
+    value: object, what: str, module: Module, options: Options, report: Report
+) -> tuple[RecordBuilder, Mapping[str, object]] | None:
+    """``company``/``deal``: an object with a name, or a string that is the name. Returns the
+    record with its name set, and the object's keys; None (with a notice) when unusable."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -168,15 +171,16 @@ def _object(value: object, what: str, report: Report) -> Mapping[str, object] | 
     if not isinstance(name, str) or not name.strip():
         report.notice("object_without_name", what, f"{what} has no name; skipped")
         return None
-    return value
+    record = RecordBuilder(module, options.catalog, report, f"{what}.")
+    record.put("name", name.strip(), "name")
+    return record, value
 
 
 def _account(value: object, options: Options, report: Report) -> RecordBuilder | None:
-    company = _object(value, "company", report)
-    if company is None:
+    found = _named_record(value, "company", _SALES_ACCOUNTS, options, report)
+    if found is None:
         return None
-    account = RecordBuilder(_SALES_ACCOUNTS, options.catalog, report, "company.")
-    account.put("name", str(company["name"]).strip(), "name")  # _object checked it is a str
+    account, company = found
     if company.get("address") is not None:
         account.put_address(company["address"])
     for key in ("employees", "employeeCount", "employee_count"):
@@ -189,11 +193,10 @@ def _account(value: object, options: Options, report: Report) -> RecordBuilder |
 
 
 def _deal(value: object, options: Options, report: Report) -> RecordBuilder | None:
-    source = _object(value, "deal", report)
-    if source is None:
+    found = _named_record(value, "deal", _DEALS, options, report)
+    if found is None:
         return None
-    deal = RecordBuilder(_DEALS, options.catalog, report, "deal.")
-    deal.put("name", str(source["name"]).strip(), "name")
+    deal, source = found
     for key, field_value in source.items():
         if key != "name":
             deal.put_trait(key, field_value)
