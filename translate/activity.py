@@ -226,8 +226,7 @@ def render_notes(properties: Iterable[tuple[str, object]], mid: str | None) -> t
 
 
 def _render(value: object) -> str:
-    if isinstance(value, str):
-        return value
+    """A property value that is not a plain string, as compact JSON."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError: only non-JSON values (e.g. > 64-bit ints)
