@@ -68,7 +68,9 @@ _ACCOUNT_RESERVED = frozenset(["name", "address", "employees", "employeeCount", 
 
 def wants_contact(traits: Mapping[str, object]) -> bool:
     """The ``fsContact`` / ``fs_contact`` control trait: true, "true", "1", "yes" (any case)."""
-    flag = traits.get("fsContact", traits.get("fs_contact"))
+    flag = traits.get("fsContact")
+    if flag is None:  # null means absent, as for every trait
+        flag = traits.get("fs_contact")
     if isinstance(flag, bool):
         return flag
     if isinstance(flag, int):
