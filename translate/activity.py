@@ -18,7 +18,7 @@ from translate.event import (
     message_id,
     obj,
 )
-from translate.identify import wants_contact
+from translate.identify import stage_into_contact, wants_contact
 from translate.model import (
     Flavor,
     FromLookup,
@@ -190,17 +190,10 @@ def _activity_inject(activity_type: str) -> tuple[Inject, ...]:
     )
 
 
-@lru_cache(maxsize=64)
-def _lifecycle_inject(stage: str) -> tuple[Inject, ...]:
-    return (
-        Inject(("contact", "lifecycle_stage_id"), (FromLookup(LookupKind.LIFECYCLE_STAGE, stage),)),
-    )
-
-
 def _lifecycle(stage: str) -> Request:
     body = frozen({"contact": frozen({"lifecycle_stage_id": None})})
     return Request(
-        Step.LIFECYCLE, "PUT", "contacts/{person.id}", "contact", body, _lifecycle_inject(stage)
+        Step.LIFECYCLE, "PUT", "contacts/{person.id}", "contact", body, (stage_into_contact(stage),)
     )
 
 

@@ -91,7 +91,7 @@ def find_email(*candidates: object, user_id: str | None) -> tuple[str | None, bo
     for candidate in candidates:
         if isinstance(candidate, str) and candidate.strip():
             text = candidate.strip()
-            if len(text) <= _MAX_EMAIL and _EMAIL.match(text):  # is_email(), inlined: hot path
+            if is_email(text):
                 return text, True
             offered = True
     if user_id is not None and is_email(user_id):

@@ -262,7 +262,7 @@ def _contact_chain(
         person_inject = (_ACCOUNT_INTO_CONTACT,)
     if lead_stage is not None and "lifecycle_stage_id" not in record:
         record["lifecycle_stage_id"] = None
-        person_inject += (_stage_into_contact(lead_stage),)
+        person_inject += (stage_into_contact(lead_stage),)
     requests.append(_upsert(_CONTACT, email, record, person_inject))
     if deal is not None:
         fields = deal.body()
@@ -287,7 +287,9 @@ _PERSON_INTO_DEAL = Inject(
 
 
 @lru_cache(maxsize=64)
-def _stage_into_contact(stage: str) -> Inject:
+def stage_into_contact(stage: str) -> Inject:
+    """The contact's ``lifecycle_stage_id`` from the named stage (a Suite lead, or a track event
+    mapped to a stage). Cached: stage names come from configuration."""
     return Inject(
         ("contact", "lifecycle_stage_id"), (FromLookup(LookupKind.LIFECYCLE_STAGE, stage),)
     )
