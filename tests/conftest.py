@@ -1,11 +1,31 @@
-"""Shared test configuration: Hypothesis runs derandomized in CI so a green build is repeatable."""
+"""Shared test configuration: derandomized Hypothesis in CI, and the Kafka fixtures."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Iterator
 
+import pytest
 from hypothesis import settings
+
+from sandbox.broker import Broker
+from sandbox.broker import kafka_broker as broker_for_tests
+from tests.kafka_support import KafkaTopic, fresh_topic
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[Broker]:
+    """The session's broker: KAFKA_BOOTSTRAP_SERVERS, testcontainers, or embedded Tansu."""
+    with broker_for_tests() as broker:
+        yield broker
+
+
+@pytest.fixture
+async def kafka_topic(kafka_broker: Broker) -> AsyncIterator[KafkaTopic]:
+    """A new topic (3 partitions) and consumer group for one test; deleted afterwards."""
+    async with fresh_topic(kafka_broker) as topic:
+        yield topic

@@ -4,7 +4,19 @@ No I/O, no clock, no environment, no logging: values in, values out. Everything 
 needs about the account (flavour, field catalog, setting names) arrives in :class:`Options`.
 """
 
-from translate.errors import CatalogError, DestinationError, Reason, TranslationError
+from translate.errors import (
+    AccessDenied,
+    CatalogError,
+    ConfigurationError,
+    DestinationError,
+    FreshsalesError,
+    Misdirected,
+    RateLimited,
+    Reason,
+    RejectedError,
+    TransientError,
+    TranslationError,
+)
 from translate.event import decode, infer_type, ordering_key
 from translate.fields import FieldCatalog, FieldType, Module
 from translate.model import (
@@ -25,24 +37,31 @@ from translate.render import error_json, request_json, translation_json
 from translate.translator import translate_bytes, translate_event
 
 __all__ = [
+    "AccessDenied",
     "CatalogError",
+    "ConfigurationError",
     "DestinationError",
     "FieldCatalog",
     "FieldType",
     "Flavor",
+    "FreshsalesError",
     "FromLookup",
     "FromStep",
     "Inject",
     "LookupKind",
     "Lookups",
+    "Misdirected",
     "Module",
     "Notice",
     "Options",
     "Outcome",
+    "RateLimited",
     "Reason",
     "Records",
+    "RejectedError",
     "Request",
     "Step",
+    "TransientError",
     "Translation",
     "TranslationError",
     "decode",
