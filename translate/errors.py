@@ -49,6 +49,10 @@ class Reason(StrEnum):
     UNRESOLVED_REFERENCE = "unresolved_reference"
     """A request needs a value that is absent: an account setting (activity type, lifecycle
     stage, default owner) or a field of an earlier step's answer."""
+    REJECTED = "rejected"
+    """Freshsales refused a request as wrong (400/404/422…); its messages travel with the letter."""
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    """Transient failures (5xx, 429, timeouts) lasted longer than the retry window."""
 
 
 class TranslationError(DestinationError):
