@@ -1,0 +1,126 @@
+"""Settings: read once from the environment (and mounted secrets), every problem named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consumer.settings import Secret, Settings
+from translate import ConfigurationError, Flavor
+
+MINIMAL = {
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
+    "FRESHSALES_DOMAIN": "acme",
+    "FRESHSALES_API_KEY": "k-123",
+}
+
+
+def test_defaults_follow_the_design_table() -> None:
+    settings = Settings.from_env(MINIMAL)
+    assert settings.kafka_topic == "segment-events"
+    assert settings.kafka_group_id == "freshsales-destination"
+    assert settings.dlq_topic == "segment-events.dlq"
+    assert settings.freshsales_flavor is Flavor.SUITE
+    assert settings.api_base == "https://acme.myfreshworks.com/crm/sales/api"
+    assert (settings.rate_limit_per_hour, settings.rate_limit_per_minute) == (1000, 400)
+    assert (settings.max_in_flight, settings.http_port) == (16, 8080)
+    assert (settings.log_level, settings.log_format) == ("info", "json")
+    assert settings.track_activity_type == "Segment Event"
+    assert settings.page_activity_type == "Page View"
+    assert settings.lead_stage == "Lead"
+    assert settings.default_owner_id is None
+    assert settings.page_events == "deliver"
+    assert (settings.shutdown_grace_seconds, settings.retry_max_seconds) == (30, 14400)
+
+
+def test_the_api_key_never_shows_itself() -> None:
+    settings = Settings.from_env(MINIMAL)
+    assert settings.freshsales_api_key.reveal() == "k-123"
+    assert "k-123" not in repr(settings)
+    assert "k-123" not in str(settings.freshsales_api_key)
+
+
+def test_every_problem_is_reported_at_once_naming_the_variable() -> None:
+    env = {
+        "FRESHSALES_DOMAIN": "acme.example.com",
+        "MAX_IN_FLIGHT": "lots",
+        "HTTP_PORT": "70000",
+        "PAGE_EVENTS": "sometimes",
+        "FRESHSALES_STAGE_MAP": "Order Completed",
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(env)
+    message = str(caught.value)
+    for expected in (
+        "KAFKA_BOOTSTRAP_SERVERS is required",
+        "FRESHSALES_API_KEY is required",
+        "MAX_IN_FLIGHT: expected a whole number, got 'lots'",
+        "HTTP_PORT: must be between 0 and 65535, got 70000",
+        "PAGE_EVENTS: expected one of deliver, drop, got 'sometimes'",
+        "FRESHSALES_STAGE_MAP: expected 'Event Name=Stage Name, …'",
+    ):
+        assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("extra", "complaint"),
+    [
+        ({"FRESHSALES_DOMAIN": ""}, "FRESHSALES_DOMAIN is required"),
+        ({"FRESHSALES_DOMAIN": "evil.example.com"}, "not a Freshsales host"),
+        ({"FRESHSALES_BASE_URL": "http://10.1.2.3:8080/api"}, "loopback"),
+        ({"KAFKA_HEARTBEAT_INTERVAL_MS": "5000"}, "at most a third"),
+        ({"KAFKA_SECURITY_PROTOCOL": "sasl_ssl"}, "KAFKA_SASL_USERNAME is required"),
+        ({"KAFKA_DLQ_TOPIC": "segment-events"}, "must differ"),
+        ({"FRESHSALES_API_KEY": "   "}, "FRESHSALES_API_KEY is required"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_before_anything_connects(extra, complaint) -> None:
+    with pytest.raises(ConfigurationError, match=complaint):
+        Settings.from_env({**MINIMAL, **extra})
+
+
+def test_values_are_parsed_to_their_types() -> None:
+    settings = Settings.from_env(
+        {
+            **MINIMAL,
+            "FRESHSALES_FLAVOR": "Classic",
+            "FRESHSALES_DOMAIN": "acme.freshsales.io",
+            "KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+            "KAFKA_SASL_USERNAME": "svc",
+            "FRESHSALES_STAGE_MAP": "Order Completed=Customer, Trial Started = Trial",
+            "FRESHSALES_DEFAULT_OWNER_ID": "70000000007",
+            "MAX_IN_FLIGHT": " 64 ",
+        }
+    )
+    assert settings.freshsales_flavor is Flavor.CLASSIC
+    assert settings.api_base == "https://acme.freshsales.io/api"
+    assert settings.kafka_security_protocol == "SASL_SSL"
+    assert settings.stage_map == {"Order Completed": "Customer", "Trial Started": "Trial"}
+    assert settings.default_owner_id == 70000000007
+    assert settings.max_in_flight == 64
+
+
+def test_secrets_can_come_from_a_mounted_directory(tmp_path: Path) -> None:
+    (tmp_path / "FRESHSALES_API_KEY").write_text("from-file\n")
+    (tmp_path / "KAFKA_SASL_PASSWORD").write_text("pw")
+    env = {k: v for k, v in MINIMAL.items() if k != "FRESHSALES_API_KEY"}
+    settings = Settings.from_env({**env, "SECRETS_DIR": str(tmp_path)})
+    assert settings.freshsales_api_key == Secret("from-file")
+    assert settings.kafka_sasl_password == Secret("pw")
+    # the environment wins over the file
+    settings = Settings.from_env({**MINIMAL}, secrets_dir=tmp_path)
+    assert settings.freshsales_api_key.reveal() == "k-123"
+
+
+def test_a_secret_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    (tmp_path / "FRESHSALES_API_KEY").mkdir()
+    env = {k: v for k, v in MINIMAL.items() if k != "FRESHSALES_API_KEY"}
+    with pytest.raises(ConfigurationError, match="FRESHSALES_API_KEY: cannot read"):
+        Settings.from_env(env, secrets_dir=tmp_path)
+
+
+def test_every_setting_has_a_distinct_variable_and_help() -> None:
+    specs = Settings.specs()
+    assert len({s.variable for s in specs}) == len(specs)
+    assert all(s.help for s in specs)
