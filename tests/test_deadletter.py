@@ -1,0 +1,59 @@
+"""Dead-letter headers: the original record kept, why and where it came from added."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from consumer.deadletter import Source, header, letter_headers
+from translate import Reason, RejectedError, TransientError, TranslationError
+
+AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+SOURCE = Source(
+    topic="segment-events",
+    partition=2,
+    offset=4711,
+    key=b"u1",
+    value=b"{}",
+    headers=[("trace", b"t-1"), ("nothing", None), ("fsd-reason", b"stale")],
+)
+
+
+def test_a_rejected_call_carries_status_endpoint_and_freshsales_messages() -> None:
+    error = RejectedError(
+        "answered 400",
+        status=400,
+        messages=("Name has already been taken",),
+        endpoint="POST sales_accounts",
+    )
+    headers = letter_headers(SOURCE, Reason.REJECTED, error, attempts=1, at=AT)
+    assert headers[:2] == [("trace", b"t-1"), ("nothing", None)]
+    assert dict(headers[2:]) == {
+        "fsd-reason": b"rejected",
+        "fsd-error-class": b"RejectedError",
+        "fsd-source-topic": b"segment-events",
+        "fsd-source-partition": b"2",
+        "fsd-source-offset": b"4711",
+        "fsd-attempts": b"1",
+        "fsd-dead-lettered-at": b"2026-11-29T12:00:00+00:00",
+        "fsd-status": b"400",
+        "fsd-endpoint": b"POST sales_accounts",
+        "fsd-error": b"Name has already been taken",
+    }
+    assert [k for k, _ in headers].count("fsd-reason") == 1
+
+
+def test_an_untranslatable_event_says_what_is_wrong_with_it() -> None:
+    error = TranslationError(Reason.MISSING_EMAIL, "identify has no email")
+    headers = letter_headers(SOURCE, Reason.MISSING_EMAIL, error, attempts=0, at=AT)
+    assert header(headers, "reason") == "missing_email"
+    assert header(headers, "error") == "identify has no email"
+    assert header(headers, "status") is None
+
+
+def test_retries_exhausted_without_an_answer_has_an_empty_status() -> None:
+    error = TransientError("no answer within 30s", endpoint="POST contacts/upsert")
+    headers = letter_headers(SOURCE, Reason.RETRIES_EXHAUSTED, error, attempts=40, at=AT)
+    assert header(headers, "status") == ""
+    assert header(headers, "error") == "no answer within 30s"
+    assert header(headers, "attempts") == "40"
+    assert header(headers, "nothing") is None
