@@ -87,6 +87,10 @@ class KeyedDispatcher(Generic[W]):
         self._settled(len(removed))
         return removed
 
+    def in_progress(self, match: Callable[[W], bool]) -> int:
+        """How many handlers are running on work that ``match``es."""
+        return sum(1 for queue in self._queues.values() if queue and match(queue[0]))
+
     async def wait_idle(self) -> None:
         """Wait until nothing is buffered (bound it with ``asyncio.timeout``)."""
         await self._idle.wait()

@@ -25,6 +25,8 @@ class PartitionOffsets:
     """Commit position: every fetched offset below it is finished."""
     committed: int = -1
     """The last position handed to Kafka (-1: none yet in this assignment)."""
+    revoked: bool = False
+    """The partition went to another consumer: its unfinished work is abandoned."""
     # fetched, unfinished or finished out of order → finished?; in fetch (= offset) order
     _pending: OrderedDict[int, bool] = field(default_factory=OrderedDict, repr=False)
     _done_out_of_order: int = field(default=0, repr=False)
@@ -84,7 +86,10 @@ class Offsets(Generic[K]):
         self._partitions[partition] = PartitionOffsets(position, committed=position)
 
     def revoke(self, partition: K) -> PartitionOffsets | None:
-        return self._partitions.pop(partition, None)
+        tracker = self._partitions.pop(partition, None)
+        if tracker is not None:
+            tracker.revoked = True
+        return tracker
 
     def __getitem__(self, partition: K) -> PartitionOffsets:
         return self._partitions[partition]

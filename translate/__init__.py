@@ -6,6 +6,7 @@ needs about the account (flavour, field catalog, setting names) arrives in :clas
 
 from translate.errors import (
     AccessDenied,
+    BrokerError,
     CatalogError,
     ConfigurationError,
     DestinationError,
@@ -38,6 +39,7 @@ from translate.translator import translate_bytes, translate_event
 
 __all__ = [
     "AccessDenied",
+    "BrokerError",
     "CatalogError",
     "ConfigurationError",
     "DestinationError",

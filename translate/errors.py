@@ -10,6 +10,7 @@ aiokafka, orjson) are converted into this tree at one boundary each; nothing els
     ├── TranslationError              no          no    the event itself is wrong: dead-letter it
     ├── CatalogError                  no          no    a field catalog given as input is malformed
     ├── ConfigurationError            no          yes   settings that cannot work (domain, key…)
+    ├── BrokerError                   yes         no    Kafka did not take a dead letter or commit
     └── FreshsalesError                                 an HTTP call did not succeed
         ├── TransientError            yes         no    5xx, timeout, connection error, bad answer
         │   └── RateLimited           yes         no    429, with the server's Retry-After
@@ -79,6 +80,12 @@ class ConfigurationError(DestinationError):
     """A setting cannot work (the message says which and why); raised before consuming anything."""
 
     fatal: ClassVar[bool] = True
+
+
+class BrokerError(DestinationError):
+    """Kafka did not accept a write (a dead letter); it is tried again, the offset stays open."""
+
+    retriable: ClassVar[bool] = True
 
 
 class FreshsalesError(DestinationError):

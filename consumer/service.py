@@ -1,0 +1,296 @@
+"""``freshsales-destination run``: consume, dispatch per key, deliver, commit only what finished.
+
+The loop fetches batches, translates each record (pure, cheap) and hands it to the per-key
+dispatcher; deliveries finish offsets in any order and the offsets tracker says what is safe to
+commit. Fetching pauses while too much is buffered, while the circuit breaker is open and while
+the key is refused. SIGTERM: stop fetching, finish in-flight work within the grace period, commit,
+close, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from consumer.account import Account, Wanted, read_account
+from consumer.breaker import Breaker
+from consumer.deadletter import Source
+from consumer.delivery import Deliverer, Stats, Work, letter_sender
+from consumer.dispatch import KeyedDispatcher
+from consumer.freshsales import ClientOptions, FreshsalesClient
+from consumer.identities import IdentityCache
+from consumer.kafka_config import consumer_config, producer_config
+from consumer.logs import get_logger
+from consumer.offsets import Offsets, PartitionOffsets
+from consumer.policy import RetryPolicy
+from consumer.rebalance import Rebalance
+from consumer.settings import Settings
+from translate import (
+    ConfigurationError,
+    DestinationError,
+    Options,
+    TranslationError,
+    decode,
+    ordering_key,
+    translate_event,
+)
+
+log = get_logger("consumer.service")
+COMMIT_INTERVAL_S = 0.5
+RECHECK_INTERVAL_S = 30.0
+FETCH_MAX_RECORDS = 500
+
+
+@dataclass
+class Health:
+    """What /readyz reports and the demo watches."""
+
+    assigned: bool = False
+    auth_ok: bool = False
+    fatal: str | None = None
+
+
+class Service:
+    def __init__(
+        self, settings: Settings, *, recheck_interval_s: float = RECHECK_INTERVAL_S
+    ) -> None:
+        self.settings = settings
+        self.health = Health()
+        self.offsets: Offsets[TopicPartition] = Offsets()
+        self._recheck_interval_s = recheck_interval_s
+        self._ready = asyncio.Event()
+        self._account: Account | None = None
+        self._deliverer: Deliverer | None = None
+        self._paused = False
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def stats(self) -> Stats:
+        return self._deliverer.stats if self._deliverer else Stats()
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Serve until ``stop`` is set; the exit status (0 clean, 1 crashed)."""
+        s = self.settings
+        client = FreshsalesClient(
+            s.api_base,
+            s.freshsales_api_key.reveal(),
+            ClientOptions(pool_size=s.max_in_flight, timeout_s=float(s.http_timeout_seconds)),
+        )
+        async with client:
+            self._account = await self._read_account(client, stop)
+            if self._account is None:
+                return 0
+            options = Options(
+                flavor=s.freshsales_flavor,
+                catalog=self._account.catalog,
+                track_activity_type=s.track_activity_type,
+                page_activity_type=s.page_activity_type,
+                lead_stage=s.lead_stage,
+                stage_map=dict(s.stage_map),
+                deliver_pages=s.page_events == "deliver",
+            )
+            producer = AIOKafkaProducer(**producer_config(s))
+            consumer = AIOKafkaConsumer(**consumer_config(s))
+            await producer.start()
+            try:
+                return await self._consume(client, producer, consumer, options, stop)
+            finally:
+                await producer.stop()
+
+    async def _consume(
+        self,
+        client: FreshsalesClient,
+        producer: AIOKafkaProducer,
+        consumer: AIOKafkaConsumer,
+        options: Options,
+        stop: asyncio.Event,
+    ) -> int:
+        s = self.settings
+        account = self._account
+        assert account is not None
+        self._ready.set()
+        deliverer = self._deliverer = Deliverer(
+            client,
+            letter_sender(producer.send_and_wait),
+            dlq_topic=s.dlq_topic,
+            lookups=lambda: account.lookups,
+            people=IdentityCache(),
+            policy=RetryPolicy(window_s=float(s.retry_max_seconds)),
+            breaker=(breaker := Breaker()),
+            max_in_flight=s.max_in_flight,
+            on_fatal=lambda error: self._enter_fatal(error, client),
+            ready=self._ready,
+        )
+        dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(deliverer.handle)
+        rebalance = Rebalance(consumer, self.offsets, dispatcher, self.health, grace_s=10.0)
+        consumer.subscribe([s.kafka_topic], listener=rebalance)
+        await consumer.start()
+        status = 0
+        try:
+            last_commit = time.monotonic()
+            while not stop.is_set():
+                if dispatcher.crashed is not None:
+                    log.error("delivery_crashed", error=repr(dispatcher.crashed))
+                    status = 1
+                    break
+                self._flow_control(consumer, dispatcher.buffered, breaker)
+                room = max(1, min(FETCH_MAX_RECORDS, s.max_buffered - dispatcher.buffered))
+                batches = await consumer.getmany(timeout_ms=100, max_records=room)
+                for tp, records in batches.items():
+                    self._submit(tp, records, consumer, dispatcher, options)
+                if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
+                    await self.commit(consumer)
+                    last_commit = time.monotonic()
+        finally:
+            await self._shutdown(consumer, dispatcher)
+        return status
+
+    def _submit(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[bytes, bytes]],
+        consumer: AIOKafkaConsumer,
+        dispatcher: KeyedDispatcher[Work],
+        options: Options,
+    ) -> None:
+        if tp not in self.offsets:
+            if tp not in consumer.assignment():
+                return  # fetched just before a revoke: the next owner reads it again
+            self.offsets.assign(tp, records[0].offset)
+        tracker = self.offsets[tp]
+        for record in records:
+            tracker.fetched(record.offset)
+            work = _work(record, tracker, options)
+            dispatcher.submit(work.key, work)
+
+    def _flow_control(self, consumer: AIOKafkaConsumer, buffered: int, breaker: Breaker) -> None:
+        limit = self.settings.max_buffered
+        hold = not self._ready.is_set() or breaker.is_open()
+        pause = hold or buffered >= limit or (self._paused and buffered > limit // 2)
+        partitions = consumer.assignment()
+        if pause and partitions:
+            consumer.pause(*partitions)  # newly assigned partitions must stop too
+        elif self._paused and partitions:
+            consumer.resume(*partitions)
+        self._paused = pause
+
+    async def commit(self, consumer: AIOKafkaConsumer) -> None:
+        positions = self.offsets.to_commit()
+        if not positions:
+            return
+        try:
+            await consumer.commit(dict(positions))
+        except KafkaError as exc:
+            # A rebalance took the partition: its next owner resumes from the last commit.
+            log.warning("commit_failed", error=repr(exc))
+            return
+        self.offsets.mark_committed(positions)
+
+    async def _shutdown(
+        self, consumer: AIOKafkaConsumer, dispatcher: KeyedDispatcher[Work]
+    ) -> None:
+        grace = float(self.settings.shutdown_grace_seconds)
+        with contextlib.suppress(KafkaError):
+            consumer.pause(*consumer.assignment())
+        log.info("stopping", in_flight=dispatcher.buffered, grace_s=grace)
+        try:
+            async with asyncio.timeout(grace):
+                await dispatcher.wait_idle()
+        except TimeoutError:
+            log.warning("shutdown_grace_exceeded", abandoned=dispatcher.buffered)
+        await dispatcher.cancel()
+        await self.commit(consumer)
+        await consumer.stop()
+        log.info("stopped", **dict(self.stats.outcomes))
+
+    async def _read_account(self, client: FreshsalesClient, stop: asyncio.Event) -> Account | None:
+        s = self.settings
+        wanted = Wanted(
+            flavor=s.freshsales_flavor,
+            activity_types=(s.track_activity_type, s.page_activity_type),
+            stages=(s.lead_stage, *s.stage_map.values()),
+            default_owner_id=s.default_owner_id,
+        )
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                account = await read_account(client, wanted)
+            except ConfigurationError:
+                raise
+            except DestinationError as error:
+                self.health.auth_ok = False
+                self.health.fatal = str(error) if error.fatal else None
+                log.error("account_unreadable", error=str(error), retry_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
+                delay = min(delay * 2, self._recheck_interval_s)
+                continue
+            self.health.auth_ok, self.health.fatal = True, None
+            for problem in account.catalog_problems:
+                log.warning("field_catalog_unavailable", problem=problem)
+            log.info("account_read", calls=account.calls, lookups=len(account.lookups))
+            return account
+        return None
+
+    def _enter_fatal(self, error: DestinationError, client: FreshsalesClient) -> None:
+        if not self._ready.is_set():
+            return
+        self._ready.clear()
+        self.health.auth_ok = False
+        self.health.fatal = str(error)
+        log.error(
+            "delivery_stopped",
+            error=str(error),
+            hint="fix FRESHSALES_API_KEY or its permissions; nothing is dead-lettered meanwhile",
+        )
+        task = asyncio.get_running_loop().create_task(self._recheck(client))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _recheck(self, client: FreshsalesClient) -> None:
+        while not self._ready.is_set():
+            await asyncio.sleep(self._recheck_interval_s)
+            try:
+                await client.call("GET", "selector/owners")
+            except DestinationError as error:
+                log.info("key_still_refused", error=str(error))
+                continue
+            self.health.auth_ok, self.health.fatal = True, None
+            log.info("delivery_resumed")
+            self._ready.set()
+
+
+def _work(
+    record: ConsumerRecord[bytes, bytes], tracker: PartitionOffsets, options: Options
+) -> Work:
+    source = Source(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        tuple(record.headers),
+    )
+    fallback = (
+        datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        if record.timestamp and record.timestamp > 0
+        else datetime.now(UTC)
+    )
+    unique = f"{record.topic}/{record.partition}/{record.offset}"
+    try:
+        event = decode(record.value or b"")
+    except TranslationError as error:
+        return Work(source, tracker, unique, None, error)
+    key = ordering_key(event) or unique
+    try:
+        translation = translate_event(event, options, fallback_time=fallback)
+    except TranslationError as error:
+        return Work(source, tracker, key, None, error)
+    return Work(source, tracker, key, translation, None)
