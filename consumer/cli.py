@@ -39,6 +39,43 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within 0..1, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _count(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
+    return value
+
+
+def _millis(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="freshsales-destination",
@@ -113,11 +150,81 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser(
-        "demo",
-        help="show what the bundled sample events become (delivery arrives in a later release)",
-        description="Translate the bundled sample Segment events and summarise the result.",
+        "run",
+        help="the service: deliver Segment events from Kafka to Freshsales (configured from the"
+        " environment)",
+        description="Consume the topic, deliver each event to Freshsales, commit only what is"
+        " finished. Settings come from the environment (README: Configuration). SIGTERM or"
+        " SIGINT: stop fetching, finish in-flight work within SHUTDOWN_GRACE_SECONDS, commit,"
+        " exit 0. Exit 1: delivery crashed; 2: configuration error.",
     )
+    commands.add_parser(
+        "demo",
+        help="the whole product on embedded defaults: broker, simulator, sample events",
+        description="Start a Kafka broker (KAFKA_BOOTSTRAP_SERVERS, else Docker via"
+        " testcontainers, else the embedded broker) and the Freshsales simulator, produce the"
+        " bundled sample events and generated ones, deliver them with the real service, then"
+        " print what exists in the simulated CRM and the delivery counters.",
+    )
+    _add_simulate(commands)
     return parser
+
+
+def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sim = commands.add_parser(
+        "simulate",
+        help="run a local Freshsales API simulator (for tests, demos and benchmarks)",
+        description="Serve a simulated Freshsales account over HTTP until SIGINT/SIGTERM. The"
+        " base URL(s), the API key and the /_sim control endpoints are printed on start;"
+        " docs/simulator.md describes what it enforces.",
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    sim.add_argument(
+        "--port",
+        type=_port,
+        default=8765,
+        help="TCP port; 0 = any free port (default: %(default)s)",
+    )
+    sim.add_argument("--api-key", default="sim-api-key", help="accepted key (default: %(default)s)")
+    sim.add_argument(
+        "--per-minute",
+        type=_count,
+        default=400,
+        help="requests per minute per account; 0 = unlimited",
+    )
+    sim.add_argument(
+        "--per-hour", type=_count, default=1000, help="requests per hour per account; 0 = unlimited"
+    )
+    sim.add_argument(
+        "--fail-rate", type=_share, default=0.0, help="share of requests answered 500/502/503"
+    )
+    sim.add_argument(
+        "--drop-rate", type=_share, default=0.0, help="share of requests dropped without answer"
+    )
+    sim.add_argument(
+        "--latency-ms", type=_millis, default=0.0, help="delay added before every answer"
+    )
+    sim.add_argument(
+        "--flavor",
+        choices=["suite", "classic", "both"],
+        default="both",
+        help="which accounts to serve: Suite under /crm/sales/api, Classic under /api"
+        " (default: %(default)s)",
+    )
+    sim.add_argument("--seed", type=int, default=0, help="seed of the random faults")
+    sim.add_argument(
+        "--create-status",
+        type=int,
+        choices=[200, 201],
+        default=200,
+        help="status of a create or upsert-create (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--ignore-unknown-fields",
+        action="store_true",
+        help="ignore unknown fields instead of answering 400",
+    )
+    sim.set_defaults(subparser=sim)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,7 +233,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sandbox.demo import run_demo  # the sandbox is never imported by the service path
 
         return run_demo(sys.stdout)
+    if args.command == "simulate":
+        return _simulate(args)
+    if args.command == "run":
+        from consumer.app import run_service
+
+        return run_service()
     return _translate(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    # Imported here: the service path never imports the sandbox.
+    from sandbox.simulator import SimulatorConfig
+    from sandbox.simulator.serve import serve
+
+    if args.fail_rate + args.drop_rate > 1:
+        args.subparser.error("--fail-rate plus --drop-rate must not exceed 1")
+    config = SimulatorConfig(
+        api_key=args.api_key,
+        flavors=("suite", "classic") if args.flavor == "both" else (args.flavor,),
+        per_minute=args.per_minute,
+        per_hour=args.per_hour,
+        fail_rate=args.fail_rate,
+        drop_rate=args.drop_rate,
+        latency_ms=args.latency_ms,
+        seed=args.seed,
+        create_status=args.create_status,
+        ignore_unknown_fields=args.ignore_unknown_fields,
+    )
+    return serve(config, args.host, args.port, sys.stdout)
 
 
 def _translate(args: argparse.Namespace) -> int:

@@ -1,18 +1,36 @@
-"""``freshsales-destination demo``, first form: what the bundled sample events become.
+"""``freshsales-destination demo``: the whole product on embedded defaults.
 
-Delivery (embedded broker, Freshsales simulator, the service itself) arrives in a later release;
-until then the demo runs the real translation on the samples and says so plainly.
+Starts a Kafka broker (``sandbox.broker``: an existing one, testcontainers, or the embedded Tansu
+broker), the Freshsales simulator, produces the bundled sample events plus generated ones, runs the
+real service until every event is finished, then prints what exists in the simulated CRM and the
+delivery counters.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import time
+import uuid
 from collections import Counter
 from importlib import resources
 from typing import IO
 
-from translate import Options, TranslationError, translate_bytes
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from consumer.logs import configure
+from consumer.service import Service
+from consumer.settings import Settings
+from sandbox.broker import Broker, kafka_broker
+from sandbox.corpus import sessions
+from sandbox.simulator import Simulator, SimulatorConfig, running
 
 SAMPLES = "segment_events.jsonl"
+GENERATED_USERS = 75
+TIME_LIMIT_S = 120.0
+API_KEY = "demo-api-key"
 
 
 def sample_lines() -> list[bytes]:
@@ -21,30 +39,142 @@ def sample_lines() -> list[bytes]:
 
 
 def run_demo(out: IO[str]) -> int:
-    options = Options(stage_map={"Order Completed": "Customer"})
-    lines = sample_lines()
-    out.write(
-        "Freshsales destination demo: translating the bundled sample events.\n"
-        "Delivery to Freshsales (Kafka consumer, simulator) arrives in a later release;\n"
-        "this shows the calls each event would make. Config: Suite flavour,"
-        " 'Order Completed' → lifecycle stage 'Customer'.\n\n"
-    )
-    out.write(f"{'#':>2}  {'type':<9} {'outcome':<12} calls\n")
-    outcomes: Counter[str] = Counter()
-    calls = 0
-    for number, raw in enumerate(lines, start=1):
-        try:
-            result = translate_bytes(raw, options)
-        except TranslationError as error:
-            outcomes["error"] += 1
-            out.write(f"{number:>2}  {'-':<9} {'error':<12} dead letter: {error.reason}\n")
-            continue
-        outcomes[result.outcome.value] += 1
-        calls += len(result.requests)
-        chain = " → ".join(f"{r.method} {r.path}" for r in result.requests) or "none"
-        extra = f"  (ignored: {', '.join(result.ignored)})" if result.ignored else ""
-        out.write(f"{number:>2}  {result.type:<9} {result.outcome.value:<12} {chain}{extra}\n")
-    summary = ", ".join(f"{n} {name}" for name, n in sorted(outcomes.items()))
-    out.write(f"\n{len(lines)} events: {summary}; {calls} Freshsales calls at most.\n")
-    out.write("Try: freshsales-destination translate < your-events.jsonl\n")
+    configure(level="error", fmt="console", stream=sys.stderr)
+    out.write("Freshsales destination demo\n")
+    with kafka_broker() as broker:
+        out.write(f"  broker:     {broker.kind} at {broker.bootstrap_servers}\n")
+        return asyncio.run(_demo(broker, out))
+
+
+async def _demo(broker: Broker, out: IO[str]) -> int:
+    simulator = Simulator(SimulatorConfig(api_key=API_KEY, per_minute=0, per_hour=0))
+    events = sample_lines() + list(sessions(GENERATED_USERS))
+    topic = f"segment-events-demo-{uuid.uuid4().hex[:8]}"
+    async with running(simulator) as served:
+        out.write(f"  simulator:  {served.base_url()} (Freshsales Suite, quota off)\n")
+        await _produce(broker, topic, events)
+        out.write(
+            f"  topic:      {topic}: {len(sample_lines())} sample events"
+            f" + {len(events) - len(sample_lines())} generated ({GENERATED_USERS} users)\n\n"
+        )
+        timeouts = broker.group_timeouts()
+        settings = Settings.from_env(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "KAFKA_TOPIC": topic,
+                "KAFKA_GROUP_ID": f"demo-{topic}",
+                "KAFKA_SESSION_TIMEOUT_MS": str(timeouts["session_timeout_ms"]),
+                "KAFKA_HEARTBEAT_INTERVAL_MS": str(timeouts["heartbeat_interval_ms"]),
+                "FRESHSALES_BASE_URL": served.base_url(),
+                "FRESHSALES_API_KEY": API_KEY,
+                "FRESHSALES_STAGE_MAP": "Order Completed=Customer",
+                "SHUTDOWN_GRACE_SECONDS": "5",
+            }
+        )
+        service = Service(settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        finished = await _watch(service, task, len(events), out)
+        stop.set()
+        status = await task
+        _report(simulator, service, len(events), out)
+        await _delete_topics(broker, [topic, settings.dlq_topic])
+    if not finished or status:
+        out.write("demo: not every event finished in time\n")
+        return 1
     return 0
+
+
+async def _watch(service: Service, task: asyncio.Task[int], total: int, out: IO[str]) -> bool:
+    """Progress while it runs: redrawn in place on a terminal, a line a second otherwise."""
+    started = time.monotonic()
+    tty = out.isatty()
+    start, end = ("\r", "") if tty else ("", "\n")
+    shown = -1.0
+    while time.monotonic() - started < TIME_LIMIT_S and not task.done():
+        stats = service.stats
+        done = stats.finished >= total
+        if tty or done or time.monotonic() - shown >= 1.0:
+            shown = time.monotonic()
+            out.write(
+                f"{start}  progress:   {stats.finished}/{total} finished"
+                f" ({stats.outcomes['delivered']} delivered,"
+                f" {stats.outcomes['dead_lettered']} dead-lettered,"
+                f" {stats.outcomes['skipped']} skipped), {stats.calls} Freshsales calls{end}"
+            )
+            out.flush()
+        if done:
+            if tty:
+                out.write("\n")
+            out.write(f"  done in {time.monotonic() - started:.1f}s\n\n")
+            return True
+        await asyncio.sleep(0.1)
+    out.write("\n")
+    return False
+
+
+def _report(simulator: Simulator, service: Service, total: int, out: IO[str]) -> None:
+    state = simulator.state("suite")
+    stages = dict(simulator.account("suite").seed.names("lifecycle_stages"))
+    contacts = state.get("contacts", [])
+    by_stage = Counter(stages.get(c.get("lifecycle_stage_id") or 0, "?") for c in contacts)
+    out.write("What now exists in the simulated CRM\n")
+    out.write(f"  {'contacts':<16}{len(contacts):>5}   by lifecycle stage: ")
+    out.write(", ".join(f"{name} {n}" for name, n in sorted(by_stage.items())) + "\n")
+    for module in ("sales_accounts", "deals", "sales_activities"):
+        out.write(f"  {module:<16}{len(state.get(module, [])):>5}\n")
+    seed = next((c for c in contacts if c.get("email") == "john.doe@example.com"), None)
+    if seed is not None:
+        out.write(
+            f"  e.g. contact {seed['id']}: {seed.get('display_name')} <{seed['email']}>,"
+            f" custom fields {seed.get('custom_field')}\n"
+        )
+    stats = service.stats
+    out.write("\nDelivery counters\n")
+    for outcome in ("delivered", "dead_lettered", "skipped"):
+        out.write(f"  {outcome:<16}{stats.outcomes[outcome]:>5}\n")
+    for reason, n in sorted(stats.dead_letters.items()):
+        out.write(f"    dead letter: {reason} {n}\n")
+    out.write(f"  {'calls':<16}{stats.calls:>5}   ({stats.calls / max(total, 1):.2f} per event)\n")
+    out.write(f"  {'calls saved':<16}{stats.calls_saved:>5}   (people known from identify)\n")
+    out.write(f"  {'retries':<16}{stats.retries:>5}\n")
+
+
+async def _produce(broker: Broker, topic: str, events: list[bytes]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 3, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=broker.bootstrap_servers, acks="all", enable_idempotence=False
+    )
+    await producer.start()
+    try:
+        # Keyed by user, as Segment's Kafka sources do: one user's events stay on one partition.
+        sent = [await producer.send(topic, value=e, key=_user_key(e)) for e in events]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+def _user_key(event: bytes) -> bytes | None:
+    try:
+        value = orjson.loads(event)
+    except orjson.JSONDecodeError:
+        return None
+    user = value.get("userId") or value.get("anonymousId") if isinstance(value, dict) else None
+    return str(user).encode() if user else None
+
+
+async def _delete_topics(broker: Broker, topics: list[str]) -> None:
+    # The embedded broker keeps everything in memory; an external one should not keep demo topics.
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(topics)
+    except Exception as exc:  # cleanup only; the demo's result stands
+        print(f"demo: could not delete {topics}: {exc!r}", file=sys.stderr)
+    finally:
+        await admin.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,9 @@ SEED_IDENTIFY = (
 )
 
 
-def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "consumer", *args],
         input=stdin,
@@ -23,6 +26,7 @@ def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
 
 
@@ -126,13 +130,18 @@ def test_unreadable_inputs_are_usage_errors(tmp_path: Path) -> None:
     assert cli("translate", "--fallback-time", "tomorrow").returncode == 2
 
 
-def test_demo_translates_the_bundled_samples_and_says_delivery_comes_later() -> None:
+def test_demo_delivers_the_samples_through_broker_and_simulator() -> None:
     done = cli("demo")
     assert done.returncode == 0, done.stderr
-    assert "arrives in a later release" in done.stdout
-    assert "POST sales_accounts/upsert → POST contacts/upsert → POST deals/upsert" in done.stdout
-    assert "dead letter: missing_email" in done.stdout
-    assert "10 events: 8 deliver, 1 error, 1 unsupported" in done.stdout
+    out = done.stdout
+    assert "broker:" in out
+    assert "/crm/sales/api (Freshsales Suite" in out
+    assert "310/310 finished (308 delivered, 1 dead-lettered, 1 skipped)" in out
+    assert "dead letter: missing_email 1" in out
+    assert (
+        "John Doe <john.doe@example.com>, custom fields {'cf_alternate_number': '98765432'}" in out
+    )
+    assert "deals               1" in out
 
 
 def test_help_lists_only_the_commands_that_exist() -> None:
@@ -140,8 +149,76 @@ def test_help_lists_only_the_commands_that_exist() -> None:
     assert done.returncode == 0
     assert "translate" in done.stdout
     assert "demo" in done.stdout
-    for later in ("simulate", "check", "dlq"):
+    assert "simulate" in done.stdout
+    assert "run" in done.stdout
+    for later in ("check", "dlq"):
         assert later not in done.stdout
+
+
+def test_simulate_help_lists_its_options() -> None:
+    done = cli("simulate", "--help")
+    assert done.returncode == 0
+    for option in (
+        "--host",
+        "--port",
+        "--api-key",
+        "--per-minute",
+        "--per-hour",
+        "--fail-rate",
+        "--drop-rate",
+        "--latency-ms",
+        "--flavor",
+        "--seed",
+        "--create-status",
+        "--ignore-unknown-fields",
+    ):
+        assert option in done.stdout
+
+
+def test_simulate_refuses_impossible_settings_with_usage_errors() -> None:
+    for args, message in [
+        (("--fail-rate", "1.5"), "--fail-rate: must be within 0..1, got 1.5"),
+        (("--drop-rate", "x"), "--drop-rate: not a number: 'x'"),
+        (("--per-minute", "-1"), "--per-minute: must be >= 0, got -1"),
+        (("--port", "70000"), "--port: not a TCP port: 70000"),
+        (("--latency-ms", "-5"), "--latency-ms: must be >= 0, got -5"),
+        (("--fail-rate", "0.6", "--drop-rate", "0.5"), "--fail-rate plus --drop-rate must not"),
+    ]:
+        done = cli("simulate", *args)
+        assert done.returncode == 2, args
+        assert message in done.stderr, done.stderr
+
+
+def test_simulate_serves_until_sigterm_and_exits_0() -> None:
+    import signal
+    import urllib.request
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "consumer", "simulate", "--port", "0", "--api-key", "k-1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = [server.stdout.readline() for _ in range(4)]
+        base = next(line.split(": ", 1)[1].strip() for line in banner if "suite base URL" in line)
+        assert any("API key: k-1" in line for line in banner)
+        request = urllib.request.Request(
+            base + "/selector/owners", headers={"Authorization": "Token token=k-1"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+            assert "owners" in json.loads(answer.read())
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        for stream in (server.stdout, server.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def test_the_readme_documents_exactly_the_dry_run_options() -> None:
@@ -152,3 +229,17 @@ def test_the_readme_documents_exactly_the_dry_run_options() -> None:
     documented |= set(re.findall(r"^\| `--[a-z-]+`, `(--[a-z-]+)`", readme, flags=re.MULTILINE))
     offered = set(re.findall(r"(--[a-z][a-z-]+)", cli("translate", "--help").stdout)) - {"--help"}
     assert documented == offered
+
+
+def test_run_names_every_configuration_problem_and_connects_nowhere() -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "FRESHSALES_DOMAIN": "acme.evil.example",
+        "FRESHSALES_API_KEY": "secret-key-value",
+        "MAX_IN_FLIGHT": "0",
+    }
+    done = cli("run", env=env)
+    assert done.returncode == 2
+    assert "KAFKA_BOOTSTRAP_SERVERS is required" in done.stderr
+    assert "MAX_IN_FLIGHT: must be between 1 and 1024, got 0" in done.stderr
+    assert "secret-key-value" not in done.stderr + done.stdout

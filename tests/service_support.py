@@ -1,0 +1,105 @@
+"""Running the real service in-process against the test broker and the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from consumer.service import Service
+from consumer.settings import Settings
+from sandbox.simulator import RunningSimulator
+from tests.kafka_support import KafkaTopic
+
+API_KEY = "sim-api-key"
+LIMIT_S = 30.0
+
+
+def settings_for(
+    topic: KafkaTopic, served: RunningSimulator, flavor: str = "suite", **extra: str
+) -> Settings:
+    timeouts = topic.broker.group_timeouts()
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": topic.bootstrap_servers,
+        "KAFKA_TOPIC": topic.name,
+        "KAFKA_GROUP_ID": topic.group_id,
+        "KAFKA_SESSION_TIMEOUT_MS": str(timeouts["session_timeout_ms"]),
+        "KAFKA_HEARTBEAT_INTERVAL_MS": str(timeouts["heartbeat_interval_ms"]),
+        "FRESHSALES_BASE_URL": served.base_url(flavor),
+        "FRESHSALES_FLAVOR": flavor,
+        "FRESHSALES_API_KEY": API_KEY,
+        "SHUTDOWN_GRACE_SECONDS": "5",
+        **extra,
+    }
+    return Settings.from_env(env)
+
+
+@dataclass
+class Running:
+    service: Service
+    stop: asyncio.Event
+    task: asyncio.Task[int]
+
+    async def until_finished(self, count: int) -> None:
+        """Wait until ``count`` events are finished (delivered, dead-lettered or skipped)."""
+        async with asyncio.timeout(LIMIT_S):
+            while self.service.stats.finished < count:
+                self._alive()
+                await asyncio.sleep(0.05)
+
+    async def until_assigned(self) -> None:
+        """Wait until the account is read and partitions are assigned."""
+        async with asyncio.timeout(LIMIT_S):
+            while not self.service.health.assigned:
+                self._alive()
+                await asyncio.sleep(0.05)
+
+    def _alive(self) -> None:
+        if self.task.done():
+            raise AssertionError(f"service exited early: {self.task.result()}")
+
+
+@asynccontextmanager
+async def service_running(settings: Settings) -> AsyncIterator[Running]:
+    service = Service(settings, recheck_interval_s=0.5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    running = Running(service, stop, task)
+    try:
+        yield running
+    finally:
+        stop.set()
+        status = await asyncio.wait_for(task, 30)
+        assert status == 0
+
+
+async def produce(
+    topic: KafkaTopic, values: Iterable[bytes], key: bytes | None = None
+) -> list[tuple[int, int]]:
+    return await produce_keyed(topic, [(key, value) for value in values])
+
+
+async def produce_keyed(
+    topic: KafkaTopic, records: Iterable[tuple[bytes | None, bytes]]
+) -> list[tuple[int, int]]:
+    producer = topic.producer()
+    await producer.start()
+    try:
+        sent = [await producer.send(topic.name, value=v, key=k) for k, v in records]
+        metas = [await s for s in sent]
+    finally:
+        await producer.stop()
+    return [(m.partition, m.offset) for m in metas]
+
+
+async def committed(topic: KafkaTopic) -> Mapping[int, int | None]:
+    from aiokafka import TopicPartition
+
+    consumer = topic.consumer()
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
+        return {tp.partition: await consumer.committed(tp) for tp in parts}
+    finally:
+        await consumer.stop()

@@ -1,0 +1,92 @@
+"""The simulator accepts every request the product sends for the bundled samples, once filled in.
+
+The product's own translation runs on the sample events; each request is completed the way the
+delivery engine does (translate.materialize, with ids from earlier answers and the account's
+selectors) and sent. Nothing may come back other than a success.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from sandbox.demo import sample_lines
+from tests.simulator.conftest import Api
+from translate import (
+    FieldCatalog,
+    Flavor,
+    LookupKind,
+    Options,
+    Outcome,
+    Step,
+    TranslationError,
+    materialize,
+    step_record,
+    translate_bytes,
+)
+
+FALLBACK = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+async def lookups(api: Api, flavor: str) -> dict[tuple[LookupKind, str], int]:
+    found: dict[tuple[LookupKind, str], int] = {}
+    for selector, kind in [
+        ("lifecycle_stages", LookupKind.LIFECYCLE_STAGE),
+        ("sales_activity_types", LookupKind.SALES_ACTIVITY_TYPE),
+    ]:
+        for entry in (await api.get(f"selector/{selector}", flavor=flavor)).body[selector]:
+            found[kind, entry["name"]] = entry["id"]
+    found[LookupKind.DEFAULT_OWNER, ""] = await api.seeded("owners", flavor=flavor)
+    return found
+
+
+async def catalog(api: Api, flavor: str) -> FieldCatalog:
+    modules = ["contacts", "sales_accounts", "deals"] + (["leads"] if flavor == "classic" else [])
+    return FieldCatalog.from_json(
+        {m: (await api.get(f"settings/{m}/fields", flavor=flavor)).body for m in modules}
+    )
+
+
+@pytest.mark.parametrize("flavor", ["suite", "classic"])
+@pytest.mark.parametrize("with_catalog", [True, False], ids=["catalog", "no-catalog"])
+async def test_every_sample_request_is_accepted(api: Api, flavor: str, with_catalog: bool) -> None:
+    options = Options(
+        flavor=Flavor(flavor),
+        catalog=await catalog(api, flavor) if with_catalog else None,
+        stage_map={"Order Completed": "Customer"},
+    )
+    settings = await lookups(api, flavor)
+    sent: list[tuple[str, str, int]] = []
+    for line in sample_lines():
+        try:
+            translation = translate_bytes(line, options, fallback_time=FALLBACK)
+        except TranslationError:
+            continue  # the sample that is meant to dead-letter
+        if translation.outcome is not Outcome.DELIVER:
+            continue
+        records: dict[Step, Any] = {}
+        for request in translation.requests:
+            path, body = materialize(request, records, settings)
+            answer = await api.call(request.method, path, body, flavor=flavor)
+            sent.append((request.method, path.split("/")[0], answer.status))
+            assert answer.status == 200, (path, body, answer.body)
+            records[request.step] = step_record(request, answer.body)
+
+    assert len(sent) >= 12
+    state = api.sim.state(flavor)
+    person_module = "leads" if flavor == "classic" else "contacts"
+    assert {p["email"] for p in state[person_module]} >= {
+        "john.doe@example.com",
+        "ada@acme.example",
+    }
+    assert {a["name"] for a in state["sales_accounts"]} >= {"Example.com", "Acme Analytics"}
+    assert len(state["sales_activities"]) == 4
+    if flavor == "suite":
+        ada = next(c for c in state["contacts"] if c["email"] == "ada@acme.example")
+        customer = await api.seeded("lifecycle_stages", "Customer")
+        assert ada["lifecycle_stage_id"] == customer
+        (deal,) = state["deals"]
+        assert deal["contact_ids"]
+        assert deal["sales_account_id"]
