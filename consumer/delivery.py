@@ -81,6 +81,7 @@ class Deliverer:
         max_in_flight: int,
         on_fatal: Callable[[DestinationError], None],
         ready: asyncio.Event,
+        progress: asyncio.Event | None = None,
     ) -> None:
         self._caller = caller
         self._send_letter = send_letter
@@ -92,6 +93,7 @@ class Deliverer:
         self._slots = asyncio.Semaphore(max_in_flight)
         self._on_fatal = on_fatal
         self._ready = ready
+        self._progress = progress or asyncio.Event()
         self.stats = Stats()
 
     async def handle(self, work: Work) -> None:
@@ -174,6 +176,7 @@ class Deliverer:
 
     def _finish(self, work: Work, outcome: str, **fields: object) -> None:
         work.tracker.finished(work.source.offset)
+        self._progress.set()
         self.stats.outcomes[outcome] += 1
         self._log(work, outcome, **fields)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,7 +41,9 @@ from translate import (
 )
 
 log = get_logger("consumer.service")
-COMMIT_INTERVAL_S = 0.5
+# Commits follow progress closely (what is committed is never sent again after a crash) but are
+# spaced a little, so a burst of finishes becomes one commit.
+COMMIT_SPACING_S = 0.01
 RECHECK_INTERVAL_S = 30.0
 FETCH_MAX_RECORDS = 500
 
@@ -65,6 +66,7 @@ class Service:
         self.offsets: Offsets[TopicPartition] = Offsets()
         self._recheck_interval_s = recheck_interval_s
         self._ready = asyncio.Event()
+        self._progress = asyncio.Event()
         self._account: Account | None = None
         self._deliverer: Deliverer | None = None
         self._paused = False
@@ -126,14 +128,15 @@ class Service:
             max_in_flight=s.max_in_flight,
             on_fatal=lambda error: self._enter_fatal(error, client),
             ready=self._ready,
+            progress=self._progress,
         )
         dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(deliverer.handle)
         rebalance = Rebalance(consumer, self.offsets, dispatcher, self.health, grace_s=10.0)
         consumer.subscribe([s.kafka_topic], listener=rebalance)
         await consumer.start()
         status = 0
+        committer = asyncio.create_task(self._committer(consumer))
         try:
-            last_commit = time.monotonic()
             while not stop.is_set():
                 if dispatcher.crashed is not None:
                     log.error("delivery_crashed", error=repr(dispatcher.crashed))
@@ -144,11 +147,8 @@ class Service:
                 batches = await consumer.getmany(timeout_ms=100, max_records=room)
                 for tp, records in batches.items():
                     self._submit(tp, records, consumer, dispatcher, options)
-                if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
-                    await self.commit(consumer)
-                    last_commit = time.monotonic()
         finally:
-            await self._shutdown(consumer, dispatcher)
+            await self._shutdown(consumer, dispatcher, committer)
         return status
 
     def _submit(
@@ -180,6 +180,13 @@ class Service:
             consumer.resume(*partitions)
         self._paused = pause
 
+    async def _committer(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            await self._progress.wait()
+            self._progress.clear()
+            await self.commit(consumer)
+            await asyncio.sleep(COMMIT_SPACING_S)
+
     async def commit(self, consumer: AIOKafkaConsumer) -> None:
         positions = self.offsets.to_commit()
         if not positions:
@@ -193,7 +200,10 @@ class Service:
         self.offsets.mark_committed(positions)
 
     async def _shutdown(
-        self, consumer: AIOKafkaConsumer, dispatcher: KeyedDispatcher[Work]
+        self,
+        consumer: AIOKafkaConsumer,
+        dispatcher: KeyedDispatcher[Work],
+        committer: asyncio.Task[None],
     ) -> None:
         grace = float(self.settings.shutdown_grace_seconds)
         with contextlib.suppress(KafkaError):
@@ -205,6 +215,9 @@ class Service:
         except TimeoutError:
             log.warning("shutdown_grace_exceeded", abandoned=dispatcher.buffered)
         await dispatcher.cancel()
+        committer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await committer
         await self.commit(consumer)
         await consumer.stop()
         log.info("stopped", **dict(self.stats.outcomes))

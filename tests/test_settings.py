@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,13 @@ def test_every_setting_has_a_distinct_variable_and_help() -> None:
     specs = Settings.specs()
     assert len({s.variable for s in specs}) == len(specs)
     assert all(s.help for s in specs)
+
+
+def test_the_readme_configuration_table_lists_exactly_the_settings() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Configuration (`run`)", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {
+        name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])
+    }
+    assert documented == {spec.variable for spec in Settings.specs()}
