@@ -128,3 +128,51 @@ async def test_each_users_events_are_delivered_in_order_under_concurrency_and_fa
     assert {c["first_name"] for c in contacts} == {f"v{versions - 1:02d}"}
     for email, names in sent.items():
         assert names == sorted(names), email
+
+
+async def test_on_classic_the_seed_identify_is_a_lead_with_nested_company_and_deal(
+    kafka_topic: KafkaTopic, served: RunningSimulator
+) -> None:
+    lines = sample_lines()
+    await produce(kafka_topic, lines, key=b"all")
+    async with service_running(settings_for(kafka_topic, served, "classic")) as run:
+        await run.until_finished(len(lines))
+    state = served.simulator.state("classic")
+    leads = {lead["email"]: lead for lead in state["leads"]}
+    assert set(leads) == {"john.doe@example.com", "ada@acme.example"}
+    assert leads["john.doe@example.com"]["custom_field"] == {"cf_alternate_number": "98765432"}
+    assert "john.doe@example.com" in {c["email"] for c in state["contacts"]}
+    assert {"Example.com", "Acme Analytics"} <= {a["name"] for a in state["sales_accounts"]}
+    assert {a["targetable_type"] for a in state["sales_activities"]} <= {"Lead", "Contact"}
+    assert served.simulator.state("suite")["contacts"] == []
+
+
+POISON = [
+    b"",
+    b"not json",
+    b'{"type": "identify", "userId": "u1", "traits": {"email": "x@example.com"',
+    b"[1, 2, 3]",
+    b'"just a string"',
+    b"\xff\xfe\x00garbage",
+    b'{"userId": "no-type"}',
+    b'{"type": "identify", "traits": {"email": "no-user@example.com"}}',
+    b'{"type": "track", "userId": "u9", "event": "Clicked"}',
+    b'{"type": "identify", "userId": "u2", "traits": {"email": "' + b"a" * 100_000 + b'"}}',
+    b"[" * 5000 + b"]" * 5000,
+]
+
+
+async def test_poison_messages_are_dead_lettered_with_a_reason_and_valid_ones_still_flow(
+    kafka_topic: KafkaTopic, served: RunningSimulator
+) -> None:
+    good = orjson.dumps({"type": "identify", "userId": "ok", "traits": {"email": "ok@example.com"}})
+    records = [*POISON, good]
+    await produce(kafka_topic, records, key=b"same-key")
+    async with service_running(settings_for(kafka_topic, served)) as run:
+        await run.until_finished(len(records))
+        stats = run.service.stats
+    assert stats.outcomes == {"dead_lettered": len(POISON), "delivered": 1}
+    letters = await dead_letters(kafka_topic, len(POISON))
+    assert [letter["value"] or b"" for letter in letters] == POISON
+    assert all(letter["fsd-reason"] for letter in letters)
+    assert {c["email"] for c in served.simulator.state("suite")["contacts"]} == {"ok@example.com"}
