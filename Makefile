@@ -30,6 +30,8 @@ ci: test lint demo
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.translate_bench
+	$(BIN)/python -m bench.client_bench
+	$(BIN)/python -m bench.delivery_bench
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,231 @@
+"""End-to-end events per second: Kafka → service → Freshsales simulator answering after 20 ms.
+
+Run with ``python -m bench.delivery_bench [--events N] [--rounds R]``; writes
+bench/results/delivery.json with the machine and versions.
+
+Three figures from the same run, the simulator in its own process (latency 20 ms, quota off):
+
+- ``raw_client``: ``FreshsalesClient`` POSTs at concurrency 64 with nothing else to do — the
+  ceiling for the engine, which also spends one call per event here.
+- ``engine``: the real service (``MAX_IN_FLIGHT=64``) on the embedded broker, from partitions
+  assigned to the last offset finished: fetch, translate, per-key dispatch, deliver, commit.
+  Every event is an identify of a distinct user (one ``contacts/upsert``), so the ratio to
+  the raw ceiling measures the engine, not the mapping.
+- ``naive``: fetch one record, translate, send, commit, in sequence — the baseline a simple
+  consumer gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+from importlib import metadata
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from bench.client_bench import server
+from consumer.chain import Chain, advance
+from consumer.freshsales import ClientOptions, FreshsalesClient
+from consumer.identities import IdentityCache
+from consumer.logs import configure
+from consumer.service import Service
+from consumer.settings import Settings
+from sandbox.broker import Broker, kafka_broker
+from translate import LookupKind, translate_bytes
+
+RESULTS = Path(__file__).parent / "results" / "delivery.json"
+API_KEY = "bench-key"
+LATENCY_MS = 20
+CONCURRENCY = 64
+PARTITIONS = 6
+
+
+def identify(n: int, run: str) -> bytes:
+    return orjson.dumps(
+        {
+            "type": "identify",
+            "userId": f"{run}-user-{n}",
+            "messageId": f"{run}-{n}",
+            "traits": {"email": f"{run}-{n}@example.org", "firstName": "Ada", "plan": "pro"},
+        }
+    )
+
+
+async def raw_client(base: str, seconds: float) -> float:
+    done = 0
+    stop_at = time.perf_counter() + seconds
+    run = uuid.uuid4().hex[:6]
+    async with FreshsalesClient(base, API_KEY, ClientOptions(pool_size=CONCURRENCY)) as client:
+
+        async def worker(first: int) -> None:
+            nonlocal done
+            n = first
+            while time.perf_counter() < stop_at:
+                email = f"raw-{run}-{n}@example.org"
+                body = {"unique_identifier": {"emails": email}, "contact": {"emails": email}}
+                await client.call("POST", "contacts/upsert", body)
+                done += 1
+                n += CONCURRENCY
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(CONCURRENCY)))
+        return done / (time.perf_counter() - start)
+
+
+async def new_topic(broker: Broker, events: list[bytes]) -> str:
+    topic = f"bench-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=broker.bootstrap_servers, acks="all", enable_idempotence=False
+    )
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, value=e, key=e[:40]) for e in events]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    return topic
+
+
+async def engine(broker: Broker, base: str, count: int) -> float:
+    run = uuid.uuid4().hex[:6]
+    topic = await new_topic(broker, [identify(n, run) for n in range(count)])
+    timeouts = broker.group_timeouts()
+    settings = Settings.from_env(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "KAFKA_TOPIC": topic,
+            "KAFKA_GROUP_ID": f"g-{topic}",
+            "KAFKA_SESSION_TIMEOUT_MS": str(timeouts["session_timeout_ms"]),
+            "KAFKA_HEARTBEAT_INTERVAL_MS": str(timeouts["heartbeat_interval_ms"]),
+            "FRESHSALES_BASE_URL": base,
+            "FRESHSALES_API_KEY": API_KEY,
+            "MAX_IN_FLIGHT": str(CONCURRENCY),
+        }
+    )
+    service = Service(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    while not service.health.assigned:  # noqa: ASYNC110 (a figure to watch, not an event)
+        await asyncio.sleep(0.005)
+    start = time.perf_counter()
+    while service.stats.finished < count:
+        if task.done():
+            raise RuntimeError(f"service stopped: {task.result()}")
+        await asyncio.sleep(0.005)
+    elapsed = time.perf_counter() - start
+    stop.set()
+    await task
+    if service.stats.outcomes["delivered"] != count:
+        raise RuntimeError(f"not all delivered: {service.stats.outcomes}")
+    return count / elapsed
+
+
+async def naive(broker: Broker, base: str, count: int) -> float:
+    """One record at a time: fetch, translate, call, commit."""
+    run = uuid.uuid4().hex[:6]
+    topic = await new_topic(broker, [identify(n, run) for n in range(count)])
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=broker.bootstrap_servers,
+        group_id=f"naive-{topic}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+    await consumer.start()
+    lookups = {(LookupKind.LIFECYCLE_STAGE, "Lead"): await _lead_stage(base)}
+    try:
+        async with FreshsalesClient(base, API_KEY) as client:
+            start = time.perf_counter()
+            for _ in range(count):
+                record = await consumer.getone()
+                chain = Chain(translate_bytes(record.value or b""))
+                await advance(chain, client, lookups, IdentityCache(0))
+                tp = TopicPartition(record.topic, record.partition)
+                await consumer.commit({tp: record.offset + 1})
+            return count / (time.perf_counter() - start)
+    finally:
+        await consumer.stop()
+
+
+async def _lead_stage(base: str) -> int:
+    async with FreshsalesClient(base, API_KEY) as client:
+        stages = (await client.call("GET", "selector/lifecycle_stages")).body["lifecycle_stages"]
+    assert isinstance(stages, list)
+    return int(next(s["id"] for s in stages if s["name"] == "Lead"))
+
+
+async def measure(broker: Broker, base: str, events: int, rounds: int) -> dict[str, list[float]]:
+    rates: dict[str, list[float]] = {"raw_client": [], "engine": [], "naive": []}
+    for _ in range(rounds):
+        rates["raw_client"].append(await raw_client(base, 3.0))
+        rates["engine"].append(await engine(broker, base, events))
+        rates["naive"].append(await naive(broker, base, 200))
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=6000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="do not write the results file")
+    args = parser.parse_args()
+    # The service logs one JSON line per event, as in production; its cost is part of the figure,
+    # a terminal's is not.
+    configure("info", "json", stream=open(os.devnull, "w"))  # noqa: SIM115
+    simulate = [sys.executable, "-m", "consumer", "simulate", "--port", "0", "--api-key", API_KEY]
+    simulate += ["--per-minute", "0", "--per-hour", "0", "--flavor", "suite"]
+    simulate += ["--latency-ms", str(LATENCY_MS)]
+    with (
+        kafka_broker() as broker,
+        server(simulate, r"http://127\.0\.0\.1:\d+/crm/sales/api", core=1) as base,
+    ):
+        # Pinned after the broker started: it may use both cores, the simulator has core 1.
+        if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
+            os.sched_setaffinity(0, {0})
+        rates = asyncio.run(measure(broker, base, args.events, args.rounds))
+    medians = {name: round(statistics.median(r)) for name, r in rates.items()}
+    report = {
+        "what": "identify events (1 call each) per second, simulator answering after 20 ms",
+        "events_per_engine_round": args.events,
+        "rounds": args.rounds,
+        "max_in_flight": CONCURRENCY,
+        "broker": broker.kind,
+        "python": platform.python_version(),
+        "aiokafka": metadata.version("aiokafka"),
+        "aiohttp": metadata.version("aiohttp"),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "per_second": {
+            name: {"median": medians[name], "all": [round(x) for x in r]}
+            for name, r in rates.items()
+        },
+        "engine_over_raw_client": round(medians["engine"] / medians["raw_client"], 3),
+        "engine_over_naive": round(medians["engine"] / medians["naive"], 1),
+    }
+    for name, r in rates.items():
+        print(f"{name:<12} median {medians[name]:>6,}/s   rounds {[round(x) for x in r]}")
+    print(f"engine / raw client ceiling: {report['engine_over_raw_client']:.1%}")
+    print(f"engine / naive sequential:   {report['engine_over_naive']}x")
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
