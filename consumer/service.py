@@ -12,32 +12,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from consumer.account import Account, Wanted, read_account
 from consumer.breaker import Breaker
-from consumer.deadletter import Source
 from consumer.delivery import Deliverer, Stats, Work, letter_sender
 from consumer.dispatch import KeyedDispatcher
 from consumer.freshsales import ClientOptions, FreshsalesClient
 from consumer.identities import IdentityCache
+from consumer.intake import work_from
 from consumer.kafka_config import consumer_config, producer_config
 from consumer.logs import get_logger
-from consumer.offsets import Offsets, PartitionOffsets
+from consumer.offsets import Offsets
 from consumer.policy import RetryPolicy
 from consumer.rebalance import Rebalance
 from consumer.settings import Settings
 from translate import (
     ConfigurationError,
     DestinationError,
+    Lookups,
     Options,
-    TranslationError,
-    decode,
-    ordering_key,
-    translate_event,
 )
 
 log = get_logger("consumer.service")
@@ -45,6 +41,7 @@ log = get_logger("consumer.service")
 # spaced a little, so a burst of finishes becomes one commit.
 COMMIT_SPACING_S = 0.01
 RECHECK_INTERVAL_S = 30.0
+REFRESH_INTERVAL_S = 900.0
 FETCH_MAX_RECORDS = 500
 
 
@@ -59,15 +56,21 @@ class Health:
 
 class Service:
     def __init__(
-        self, settings: Settings, *, recheck_interval_s: float = RECHECK_INTERVAL_S
+        self,
+        settings: Settings,
+        *,
+        recheck_interval_s: float = RECHECK_INTERVAL_S,
+        refresh_interval_s: float = REFRESH_INTERVAL_S,
     ) -> None:
         self.settings = settings
         self.health = Health()
         self.offsets: Offsets[TopicPartition] = Offsets()
         self._recheck_interval_s = recheck_interval_s
+        self._refresh_interval_s = refresh_interval_s
+        self._lookups: Lookups = {}
+        self._options = Options()
         self._ready = asyncio.Event()
         self._progress = asyncio.Event()
-        self._account: Account | None = None
         self._deliverer: Deliverer | None = None
         self._paused = False
         self._background: set[asyncio.Task[None]] = set()
@@ -85,23 +88,15 @@ class Service:
             ClientOptions(pool_size=s.max_in_flight, timeout_s=float(s.http_timeout_seconds)),
         )
         async with client:
-            self._account = await self._read_account(client, stop)
-            if self._account is None:
+            account = await self._read_account(client, stop)
+            if account is None:
                 return 0
-            options = Options(
-                flavor=s.freshsales_flavor,
-                catalog=self._account.catalog,
-                track_activity_type=s.track_activity_type,
-                page_activity_type=s.page_activity_type,
-                lead_stage=s.lead_stage,
-                stage_map=dict(s.stage_map),
-                deliver_pages=s.page_events == "deliver",
-            )
+            self._use(account)
             producer = AIOKafkaProducer(**producer_config(s))
             consumer = AIOKafkaConsumer(**consumer_config(s))
             await producer.start()
             try:
-                return await self._consume(client, producer, consumer, options, stop)
+                return await self._consume(client, producer, consumer, stop)
             finally:
                 await producer.stop()
 
@@ -110,18 +105,15 @@ class Service:
         client: FreshsalesClient,
         producer: AIOKafkaProducer,
         consumer: AIOKafkaConsumer,
-        options: Options,
         stop: asyncio.Event,
     ) -> int:
         s = self.settings
-        account = self._account
-        assert account is not None
         self._ready.set()
         deliverer = self._deliverer = Deliverer(
             client,
             letter_sender(producer.send_and_wait),
             dlq_topic=s.dlq_topic,
-            lookups=lambda: account.lookups,
+            lookups=lambda: self._lookups,
             people=IdentityCache(),
             policy=RetryPolicy(window_s=float(s.retry_max_seconds)),
             breaker=(breaker := Breaker()),
@@ -136,6 +128,7 @@ class Service:
         await consumer.start()
         status = 0
         committer = asyncio.create_task(self._committer(consumer))
+        refresher = asyncio.create_task(self._refresh(client))
         try:
             while not stop.is_set():
                 if dispatcher.crashed is not None:
@@ -146,8 +139,9 @@ class Service:
                 room = max(1, min(FETCH_MAX_RECORDS, s.max_buffered - dispatcher.buffered))
                 batches = await consumer.getmany(timeout_ms=100, max_records=room)
                 for tp, records in batches.items():
-                    self._submit(tp, records, consumer, dispatcher, options)
+                    self._submit(tp, records, consumer, dispatcher, self._options)
         finally:
+            refresher.cancel()
             await self._shutdown(consumer, dispatcher, committer)
         return status
 
@@ -166,7 +160,7 @@ class Service:
         tracker = self.offsets[tp]
         for record in records:
             tracker.fetched(record.offset)
-            work = _work(record, tracker, options)
+            work = work_from(record, tracker, options)
             dispatcher.submit(work.key, work)
 
     def _flow_control(self, consumer: AIOKafkaConsumer, buffered: int, breaker: Breaker) -> None:
@@ -222,18 +216,46 @@ class Service:
         await consumer.stop()
         log.info("stopped", **dict(self.stats.outcomes))
 
-    async def _read_account(self, client: FreshsalesClient, stop: asyncio.Event) -> Account | None:
+    def _use(self, account: Account) -> None:
+        """Account settings and catalog for everything translated or delivered from now on."""
         s = self.settings
-        wanted = Wanted(
+        self._lookups = account.lookups
+        self._options = Options(
+            flavor=s.freshsales_flavor,
+            catalog=account.catalog,
+            track_activity_type=s.track_activity_type,
+            page_activity_type=s.page_activity_type,
+            lead_stage=s.lead_stage,
+            stage_map=dict(s.stage_map),
+            deliver_pages=s.page_events == "deliver",
+        )
+
+    def _wanted(self) -> Wanted:
+        s = self.settings
+        return Wanted(
             flavor=s.freshsales_flavor,
             activity_types=(s.track_activity_type, s.page_activity_type),
             stages=(s.lead_stage, *s.stage_map.values()),
             default_owner_id=s.default_owner_id,
         )
+
+    async def _refresh(self, client: FreshsalesClient) -> None:
+        """Re-read the account now and then: new custom fields, renamed stages, new owners."""
+        while True:
+            await asyncio.sleep(self._refresh_interval_s)
+            try:
+                account = await read_account(client, self._wanted())
+            except DestinationError as error:
+                log.warning("account_refresh_failed", error=str(error), keeping="previous")
+                continue
+            self._use(account)
+            log.info("account_refreshed", calls=account.calls, lookups=len(account.lookups))
+
+    async def _read_account(self, client: FreshsalesClient, stop: asyncio.Event) -> Account | None:
         delay = 1.0
         while not stop.is_set():
             try:
-                account = await read_account(client, wanted)
+                account = await read_account(client, self._wanted())
             except ConfigurationError:
                 raise
             except DestinationError as error:
@@ -278,32 +300,3 @@ class Service:
             self.health.auth_ok, self.health.fatal = True, None
             log.info("delivery_resumed")
             self._ready.set()
-
-
-def _work(
-    record: ConsumerRecord[bytes, bytes], tracker: PartitionOffsets, options: Options
-) -> Work:
-    source = Source(
-        record.topic,
-        record.partition,
-        record.offset,
-        record.key,
-        record.value,
-        tuple(record.headers),
-    )
-    fallback = (
-        datetime.fromtimestamp(record.timestamp / 1000, UTC)
-        if record.timestamp and record.timestamp > 0
-        else datetime.now(UTC)
-    )
-    unique = f"{record.topic}/{record.partition}/{record.offset}"
-    try:
-        event = decode(record.value or b"")
-    except TranslationError as error:
-        return Work(source, tracker, unique, None, error)
-    key = ordering_key(event) or unique
-    try:
-        translation = translate_event(event, options, fallback_time=fallback)
-    except TranslationError as error:
-        return Work(source, tracker, key, None, error)
-    return Work(source, tracker, key, translation, None)
