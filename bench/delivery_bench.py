@@ -105,14 +105,9 @@ async def new_topic(broker: Broker, events: list[bytes]) -> str:
 async def engine(broker: Broker, base: str, count: int) -> float:
     run = uuid.uuid4().hex[:6]
     topic = await new_topic(broker, [identify(n, run) for n in range(count)])
-    timeouts = broker.group_timeouts()
     settings = Settings.from_env(
         {
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-            "KAFKA_TOPIC": topic,
-            "KAFKA_GROUP_ID": f"g-{topic}",
-            "KAFKA_SESSION_TIMEOUT_MS": str(timeouts["session_timeout_ms"]),
-            "KAFKA_HEARTBEAT_INTERVAL_MS": str(timeouts["heartbeat_interval_ms"]),
+            **broker.service_env(topic, f"g-{topic}"),
             "FRESHSALES_BASE_URL": base,
             "FRESHSALES_API_KEY": API_KEY,
             "MAX_IN_FLIGHT": str(CONCURRENCY),

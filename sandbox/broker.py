@@ -37,6 +37,17 @@ class Broker:
     bootstrap_servers: str
     kind: Kind
 
+    def service_env(self, topic: str, group_id: str) -> dict[str, str]:
+        """The service's Kafka settings (environment variables) for this broker."""
+        timeouts = self.group_timeouts()
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "KAFKA_TOPIC": topic,
+            "KAFKA_GROUP_ID": group_id,
+            "KAFKA_SESSION_TIMEOUT_MS": str(timeouts["session_timeout_ms"]),
+            "KAFKA_HEARTBEAT_INTERVAL_MS": str(timeouts["heartbeat_interval_ms"]),
+        }
+
     def group_timeouts(self) -> dict[str, int]:
         """Consumer group timeouts: fast rebalances on Tansu; Kafka's own minimums elsewhere."""
         if self.kind == "tansu":

@@ -57,14 +57,9 @@ async def _demo(broker: Broker, out: IO[str]) -> int:
             f"  topic:      {topic}: {len(sample_lines())} sample events"
             f" + {len(events) - len(sample_lines())} generated ({GENERATED_USERS} users)\n\n"
         )
-        timeouts = broker.group_timeouts()
         settings = Settings.from_env(
             {
-                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                "KAFKA_TOPIC": topic,
-                "KAFKA_GROUP_ID": f"demo-{topic}",
-                "KAFKA_SESSION_TIMEOUT_MS": str(timeouts["session_timeout_ms"]),
-                "KAFKA_HEARTBEAT_INTERVAL_MS": str(timeouts["heartbeat_interval_ms"]),
+                **broker.service_env(topic, f"demo-{topic}"),
                 "FRESHSALES_BASE_URL": served.base_url(),
                 "FRESHSALES_API_KEY": API_KEY,
                 "FRESHSALES_STAGE_MAP": "Order Completed=Customer",

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import orjson
+
 from consumer.service import Service
 from consumer.settings import Settings
-from sandbox.simulator import RunningSimulator
+from sandbox.simulator import RunningSimulator, Simulator
 from tests.kafka_support import KafkaTopic
 
 API_KEY = "sim-api-key"
@@ -19,13 +21,8 @@ LIMIT_S = 30.0
 def settings_for(
     topic: KafkaTopic, served: RunningSimulator, flavor: str = "suite", **extra: str
 ) -> Settings:
-    timeouts = topic.broker.group_timeouts()
     env = {
-        "KAFKA_BOOTSTRAP_SERVERS": topic.bootstrap_servers,
-        "KAFKA_TOPIC": topic.name,
-        "KAFKA_GROUP_ID": topic.group_id,
-        "KAFKA_SESSION_TIMEOUT_MS": str(timeouts["session_timeout_ms"]),
-        "KAFKA_HEARTBEAT_INTERVAL_MS": str(timeouts["heartbeat_interval_ms"]),
+        **topic.broker.service_env(topic.name, topic.group_id),
         "FRESHSALES_BASE_URL": served.base_url(flavor),
         "FRESHSALES_FLAVOR": flavor,
         "FRESHSALES_API_KEY": API_KEY,
@@ -103,3 +100,39 @@ async def committed(topic: KafkaTopic) -> Mapping[int, int | None]:
         return {tp.partition: await consumer.committed(tp) for tp in parts}
     finally:
         await consumer.stop()
+
+
+def versioned_identifies(users: int, versions: int) -> list[tuple[bytes | None, bytes]]:
+    """Each user identified ``versions`` times (firstName v000, v001, …), keyed by userId."""
+    return [
+        (
+            f"user-{u}".encode(),
+            orjson.dumps(
+                {
+                    "type": "identify",
+                    "userId": f"user-{u}",
+                    "messageId": f"m-{u}-{v}",
+                    "traits": {"email": f"user{u}@example.com", "firstName": f"v{v:03d}"},
+                }
+            ),
+        )
+        for v in range(versions)
+        for u in range(users)
+    ]
+
+
+def upserted_names(simulator: Simulator) -> dict[str, list[str]]:
+    """Per email, the first names of the contact upserts the simulator accepted, in order."""
+    sent: dict[str, list[str]] = {}
+    for request in simulator.requests:
+        if request.path.endswith("/contacts/upsert") and request.status == 200:
+            contact = request.body["contact"]
+            sent.setdefault(contact["emails"], []).append(contact["first_name"])
+    return sent
+
+
+async def until_committed(topic: KafkaTopic, total: int) -> None:
+    """Wait until the group has committed ``total`` offsets over all partitions."""
+    async with asyncio.timeout(90):
+        while sum(p or 0 for p in (await committed(topic)).values()) < total:
+            await asyncio.sleep(0.2)

@@ -8,45 +8,27 @@ import signal
 import sys
 import time
 
-import orjson
-
 from sandbox.simulator import RunningSimulator, Simulator, SimulatorConfig, running
 from tests.kafka_support import KafkaTopic
-from tests.service_support import API_KEY, committed, produce_keyed
+from tests.service_support import (
+    API_KEY,
+    committed,
+    produce_keyed,
+    until_committed,
+    upserted_names,
+    versioned_identifies,
+)
 
 
 def environment(topic: KafkaTopic, served: RunningSimulator, **extra: str) -> dict[str, str]:
-    timeouts = topic.broker.group_timeouts()
     return {
         "PATH": os.environ.get("PATH", ""),
-        "KAFKA_BOOTSTRAP_SERVERS": topic.bootstrap_servers,
-        "KAFKA_TOPIC": topic.name,
-        "KAFKA_GROUP_ID": topic.group_id,
-        "KAFKA_SESSION_TIMEOUT_MS": str(timeouts["session_timeout_ms"]),
-        "KAFKA_HEARTBEAT_INTERVAL_MS": str(timeouts["heartbeat_interval_ms"]),
+        **topic.broker.service_env(topic.name, topic.group_id),
         "FRESHSALES_BASE_URL": served.base_url(),
         "FRESHSALES_API_KEY": API_KEY,
         "LOG_LEVEL": "warning",
         **extra,
     }
-
-
-def identifies(users: int, versions: int) -> list[tuple[bytes | None, bytes]]:
-    return [
-        (
-            f"user-{u}".encode(),
-            orjson.dumps(
-                {
-                    "type": "identify",
-                    "userId": f"user-{u}",
-                    "messageId": f"m-{u}-{v}",
-                    "traits": {"email": f"user{u}@example.com", "firstName": f"v{v:03d}"},
-                }
-            ),
-        )
-        for v in range(versions)
-        for u in range(users)
-    ]
 
 
 async def start(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -62,7 +44,7 @@ def upserts(served: RunningSimulator) -> int:
 
 
 async def test_sigterm_finishes_in_flight_work_commits_and_exits_0(kafka_topic: KafkaTopic) -> None:
-    records = identifies(users=20, versions=10)
+    records = versioned_identifies(users=20, versions=10)
     await produce_keyed(kafka_topic, records)
     config = SimulatorConfig(api_key=API_KEY, per_minute=0, per_hour=0, latency_ms=20)
     async with running(Simulator(config)) as served:
@@ -90,7 +72,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_the_latest_identify_wins(
     kafka_topic: KafkaTopic,
 ) -> None:
     users, versions, kills = 40, 50, 4
-    await produce_keyed(kafka_topic, identifies(users, versions))
+    await produce_keyed(kafka_topic, versioned_identifies(users, versions))
     config = SimulatorConfig(api_key=API_KEY, per_minute=0, per_hour=0, latency_ms=3)
     async with running(Simulator(config)) as served:
         # Short sessions: a killed member's partitions come back within about two seconds.
@@ -112,19 +94,11 @@ async def test_sigkill_mid_stream_loses_nothing_and_the_latest_identify_wins(
             assert upserts(served) < users * versions, f"finished before kill {kill + 1}"
         process = await start(env)
         try:
-            async with asyncio.timeout(90):
-                while (
-                    sum(p or 0 for p in (await committed(kafka_topic)).values()) < users * versions
-                ):
-                    await asyncio.sleep(0.25)
+            await until_committed(kafka_topic, users * versions)
         finally:
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0
-        sent: dict[str, list[str]] = {}
-        for request in served.simulator.requests:
-            if request.path.endswith("/contacts/upsert") and request.status == 200:
-                contact = request.body["contact"]
-                sent.setdefault(contact["emails"], []).append(contact["first_name"])
+        sent = upserted_names(served.simulator)
         contacts = served.simulator.state("suite")["contacts"]
     every = [f"v{v:03d}" for v in range(versions)]
     assert len(sent) == users
