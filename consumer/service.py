@@ -159,13 +159,18 @@ class Service:
             self.offsets.assign(tp, records[0].offset)
         tracker = self.offsets[tp]
         for record in records:
-            tracker.fetched(record.offset)
+            try:
+                tracker.fetched(record.offset)
+            except ValueError:
+                continue  # fetched again (a reset position): the first copy is already tracked
             work = work_from(record, tracker, options)
             dispatcher.submit(work.key, work)
 
     def _flow_control(self, consumer: AIOKafkaConsumer, buffered: int, breaker: Breaker) -> None:
         limit = self.settings.max_buffered
-        hold = not self._ready.is_set() or breaker.is_open()
+        # An open breaker holds fetching while there is work to probe with; with none buffered,
+        # the next event fetched becomes the probe.
+        hold = not self._ready.is_set() or (breaker.is_open() and buffered > 0)
         pause = hold or buffered >= limit or (self._paused and buffered > limit // 2)
         partitions = consumer.assignment()
         if pause and partitions:
