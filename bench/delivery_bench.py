@@ -30,8 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.client_bench import server
 from consumer.chain import Chain, advance
@@ -41,6 +40,7 @@ from consumer.logs import configure
 from consumer.service import Service
 from consumer.settings import Settings
 from sandbox.broker import Broker, kafka_broker
+from sandbox.topics import create_topic, produce
 from translate import LookupKind, translate_bytes
 
 RESULTS = Path(__file__).parent / "results" / "delivery.json"
@@ -84,21 +84,8 @@ async def raw_client(base: str, seconds: float) -> float:
 
 async def new_topic(broker: Broker, events: list[bytes]) -> str:
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=broker.bootstrap_servers, acks="all", enable_idempotence=False
-    )
-    await producer.start()
-    try:
-        sent = [await producer.send(topic, value=e, key=e[:40]) for e in events]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
+    await create_topic(broker.bootstrap_servers, topic, PARTITIONS)
+    await produce(broker.bootstrap_servers, topic, [(e[:40], e) for e in events])
     return topic
 
 

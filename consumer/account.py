@@ -20,9 +20,9 @@ from translate import (
     LookupKind,
     Lookups,
     Module,
+    RejectedError,
     TransientError,
 )
-from translate.errors import RejectedError
 
 
 @dataclass(frozen=True)
@@ -84,19 +84,17 @@ def resolve(answers: Mapping[str, Mapping[str, object]], wanted: Wanted) -> Look
     """Pure: selector answers → ``(kind, name) → id``, or one error naming everything missing."""
     lookups: dict[tuple[LookupKind, str], int] = {}
     missing: list[str] = []
-    types = _ids_by_name(answers.get("sales_activity_types", {}), "sales_activity_types")
-    for name in wanted.activity_types:
-        if name in types:
-            lookups[(LookupKind.SALES_ACTIVITY_TYPE, name)] = types[name]
-        else:
-            missing.append(f"sales activity type {name!r} (have: {_names(types)})")
+    named = [(LookupKind.SALES_ACTIVITY_TYPE, "sales_activity_types", wanted.activity_types)]
     if wanted.flavor is Flavor.SUITE:
-        stages = _ids_by_name(answers.get("lifecycle_stages", {}), "lifecycle_stages")
-        for name in wanted.stages:
-            if name in stages:
-                lookups[(LookupKind.LIFECYCLE_STAGE, name)] = stages[name]
+        named.append((LookupKind.LIFECYCLE_STAGE, "lifecycle_stages", wanted.stages))
+    for kind, selector, names in named:
+        found = _ids_by_name(answers.get(selector, {}), selector)
+        for name in names:
+            if name in found:
+                lookups[(kind, name)] = found[name]
             else:
-                missing.append(f"lifecycle stage {name!r} (have: {_names(stages)})")
+                what = kind.value.replace("_", " ")
+                missing.append(f"{what} {name!r} (have: {_names(found)})")
     owners = _ids_by_name(answers.get("owners", {}), "users")
     owner_ids = set(owners.values())
     if wanted.default_owner_id is not None:

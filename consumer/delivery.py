@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 
 from consumer.breaker import Breaker
 from consumer.chain import Caller, Chain, advance
-from consumer.deadletter import Source, letter_headers
+from consumer.deadletter import Headers, Source, letter_headers
 from consumer.identities import IdentityCache
 from consumer.logs import get_logger
 from consumer.offsets import PartitionOffsets
@@ -36,7 +36,6 @@ from translate import (
 )
 
 log = get_logger("consumer.delivery")
-Headers = list[tuple[str, bytes | None]]
 SendLetter = Callable[[str, bytes | None, bytes | None, Headers], Awaitable[None]]
 
 

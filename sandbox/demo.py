@@ -17,8 +17,6 @@ from importlib import resources
 from typing import IO
 
 import orjson
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from consumer.logs import configure
 from consumer.service import Service
@@ -26,6 +24,7 @@ from consumer.settings import Settings
 from sandbox.broker import Broker, kafka_broker
 from sandbox.corpus import sessions
 from sandbox.simulator import Simulator, SimulatorConfig, running
+from sandbox.topics import create_topic, delete_topics, produce
 
 SAMPLES = "segment_events.jsonl"
 GENERATED_USERS = 75
@@ -52,7 +51,9 @@ async def _demo(broker: Broker, out: IO[str]) -> int:
     topic = f"segment-events-demo-{uuid.uuid4().hex[:8]}"
     async with running(simulator) as served:
         out.write(f"  simulator:  {served.base_url()} (Freshsales Suite, quota off)\n")
-        await _produce(broker, topic, events)
+        await create_topic(broker.bootstrap_servers, topic, 3)
+        # Keyed by user, as Segment's Kafka sources do: one user's events stay on one partition.
+        await produce(broker.bootstrap_servers, topic, [(_user_key(e), e) for e in events])
         out.write(
             f"  topic:      {topic}: {len(sample_lines())} sample events"
             f" + {len(events) - len(sample_lines())} generated ({GENERATED_USERS} users)\n\n"
@@ -73,7 +74,11 @@ async def _demo(broker: Broker, out: IO[str]) -> int:
         stop.set()
         status = await task
         _report(simulator, service, len(events), out)
-        await _delete_topics(broker, [topic, settings.dlq_topic])
+        # The embedded broker keeps everything in memory; an external one should not keep them.
+        try:
+            await delete_topics(broker.bootstrap_servers, [topic, settings.dlq_topic])
+        except Exception as exc:  # cleanup only; the demo's result stands
+            print(f"demo: could not delete the demo topics: {exc!r}", file=sys.stderr)
     if not finished or status:
         out.write("demo: not every event finished in time\n")
         return 1
@@ -135,25 +140,6 @@ def _report(simulator: Simulator, service: Service, total: int, out: IO[str]) ->
     out.write(f"  {'retries':<16}{stats.retries:>5}\n")
 
 
-async def _produce(broker: Broker, topic: str, events: list[bytes]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 3, 1)])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=broker.bootstrap_servers, acks="all", enable_idempotence=False
-    )
-    await producer.start()
-    try:
-        # Keyed by user, as Segment's Kafka sources do: one user's events stay on one partition.
-        sent = [await producer.send(topic, value=e, key=_user_key(e)) for e in events]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-
-
 def _user_key(event: bytes) -> bytes | None:
     try:
         value = orjson.loads(event)
@@ -161,15 +147,3 @@ def _user_key(event: bytes) -> bytes | None:
         return None
     user = value.get("userId") or value.get("anonymousId") if isinstance(value, dict) else None
     return str(user).encode() if user else None
-
-
-async def _delete_topics(broker: Broker, topics: list[str]) -> None:
-    # The embedded broker keeps everything in memory; an external one should not keep demo topics.
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics)
-    except Exception as exc:  # cleanup only; the demo's result stands
-        print(f"demo: could not delete {topics}: {exc!r}", file=sys.stderr)
-    finally:
-        await admin.close()

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sandbox.broker import Broker
+from sandbox.topics import create_topic, delete_topics, new_producer
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,7 @@ class KafkaTopic:
         return self.broker.bootstrap_servers
 
     def producer(self, **options: Any) -> AIOKafkaProducer:
-        # acks=0 and the idempotent producer are broken on Tansu (tansu-broker.md §1.2).
-        return AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers,
-            acks="all",
-            enable_idempotence=False,
-            **options,
-        )
+        return new_producer(self.bootstrap_servers, **options)
 
     def consumer(self, **options: Any) -> AIOKafkaConsumer:
         settings: dict[str, Any] = {
@@ -55,13 +49,8 @@ class KafkaTopic:
 async def fresh_topic(broker: Broker, partitions: int = 3) -> AsyncIterator[KafkaTopic]:
     suffix = uuid.uuid4().hex[:12]
     topic = KafkaTopic(broker, f"test-{suffix}", partitions, f"group-{suffix}")
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
-    await admin.start()
+    await create_topic(broker.bootstrap_servers, topic.name, partitions)
     try:
-        await admin.create_topics([NewTopic(topic.name, partitions, 1)])
         yield topic
     finally:
-        try:
-            await admin.delete_topics([topic.name])
-        finally:
-            await admin.close()
+        await delete_topics(broker.bootstrap_servers, [topic.name])

@@ -12,6 +12,7 @@ import orjson
 from consumer.service import Service
 from consumer.settings import Settings
 from sandbox.simulator import RunningSimulator, Simulator
+from sandbox.topics import produce as produce_records
 from tests.kafka_support import KafkaTopic
 
 API_KEY = "sim-api-key"
@@ -80,13 +81,7 @@ async def produce(
 async def produce_keyed(
     topic: KafkaTopic, records: Iterable[tuple[bytes | None, bytes]]
 ) -> list[tuple[int, int]]:
-    producer = topic.producer()
-    await producer.start()
-    try:
-        sent = [await producer.send(topic.name, value=v, key=k) for k, v in records]
-        metas = [await s for s in sent]
-    finally:
-        await producer.stop()
+    metas = await produce_records(topic.bootstrap_servers, topic.name, records)
     return [(m.partition, m.offset) for m in metas]
 
 

@@ -1,0 +1,49 @@
+"""Topics and records on the local broker, for the demo, tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import RecordMetadata
+
+
+def new_producer(bootstrap_servers: str, **options: Any) -> AIOKafkaProducer:
+    # acks=0 and the idempotent producer are broken on Tansu (tansu-broker.md §1.2).
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=False, **options
+    )
+
+
+async def create_topic(bootstrap_servers: str, name: str, partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap_servers: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+async def produce(
+    bootstrap_servers: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]
+) -> list[RecordMetadata]:
+    """Send ``(key, value)`` records, pipelined, and wait until the broker has all of them."""
+    producer = new_producer(bootstrap_servers)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, value=value, key=key) for key, value in records]
+        return list(await asyncio.gather(*sent))
+    finally:
+        await producer.stop()
