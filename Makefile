@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.translate_bench
 	$(BIN)/python -m bench.client_bench
 	$(BIN)/python -m bench.delivery_bench
+	$(BIN)/python -m bench.quota_bench
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from consumer.freshsales import Answer
 from consumer.identities import IdentityCache
+from consumer.unchanged import UpsertMemory
 from translate import Lookups, Step, Translation, materialize, step_record
 
 
@@ -31,6 +32,9 @@ class Chain:
     next_step: int = 0
     calls: int = 0
     skipped: int = 0
+    """Person look-ups the identity cache answered."""
+    unchanged: int = 0
+    """Upserts not sent because the same write was delivered recently."""
     records: dict[Step, Mapping[str, object]] = field(default_factory=dict)
 
     @property
@@ -38,7 +42,13 @@ class Chain:
         return self.next_step >= len(self.translation.requests)
 
 
-async def advance(chain: Chain, caller: Caller, lookups: Lookups, people: IdentityCache) -> None:
+async def advance(
+    chain: Chain,
+    caller: Caller,
+    lookups: Lookups,
+    people: IdentityCache,
+    upserts: UpsertMemory | None = None,
+) -> None:
     """Send the chain's remaining requests. Raises the failing call's error; ``chain`` then says
     where to resume. Raises TranslationError when a required value is missing."""
     translation = chain.translation
@@ -53,9 +63,20 @@ async def advance(chain: Chain, caller: Caller, lookups: Lookups, people: Identi
             chain.skipped += 1
         else:
             path, body = materialize(request, chain.records, lookups)
-            chain.calls += 1
-            answer = await caller.call(request.method, path, body)
-            record = step_record(request, answer.body)
+            record: Mapping[str, object] | None = (
+                upserts.recall(request.method, path, body) if upserts else None
+            )
+            if record is not None:
+                chain.unchanged += 1
+            else:
+                chain.calls += 1
+                answer = await caller.call(request.method, path, body)
+                record = step_record(request, answer.body)
+                if upserts is not None:
+                    if record is not None:
+                        upserts.remember(request.method, path, body, record)
+                    if request.method == "PUT":
+                        upserts.forget_written(path)
             if record is not None:
                 chain.records[request.step] = record
                 if request.step is Step.PERSON:

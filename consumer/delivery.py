@@ -1,8 +1,10 @@
 """One event from fetched to finished: deliver it, retry it, or dead-letter it — then release its
 offset. Decisions come from ``consumer.policy``; this module only carries them out.
 
-An attempt holds one of ``MAX_IN_FLIGHT`` slots only while it talks to Freshsales, never while it
-waits to retry, so a key that is backing off costs the others nothing.
+Calls in flight are bounded by the client's connection pool (``MAX_IN_FLIGHT``) and paced by the
+quota budget inside the client; a key that waits to retry holds neither, so it costs the others
+nothing, and work that needs no call (a known person, an unchanged upsert, a duplicate) never
+waits for the quota at all.
 """
 
 from __future__ import annotations
@@ -11,25 +13,29 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaError
 
 from consumer.breaker import Breaker
+from consumer.budget import waited_in_task
 from consumer.chain import Caller, Chain, advance
 from consumer.deadletter import Headers, Source, letter_headers
+from consumer.dedupe import SeenMessages
 from consumer.identities import IdentityCache
 from consumer.logs import get_logger
 from consumer.offsets import PartitionOffsets
 from consumer.policy import DeadLetter, Retry, RetryPolicy, Stop, decide
+from consumer.unchanged import UpsertMemory
 from translate import (
     BrokerError,
     DestinationError,
     FreshsalesError,
     Lookups,
     Outcome,
+    RateLimited,
     Reason,
     Translation,
     TranslationError,
@@ -37,6 +43,9 @@ from translate import (
 
 log = get_logger("consumer.delivery")
 SendLetter = Callable[[str, bytes | None, bytes | None, Headers], Awaitable[None]]
+RecordDelivered = Callable[[str], Awaitable[None]]
+# Activities are plain creates: these are the types whose messageIds are de-duplicated.
+ACTIVITY_TYPES = frozenset({"track", "page"})
 
 
 @dataclass(slots=True)
@@ -49,6 +58,17 @@ class Work:
     translation: Translation | None
     error: TranslationError | None
     fetched_at: float = field(default_factory=time.monotonic)
+    event: Mapping[str, object] | None = None
+    """The decoded event, kept for identifies only: coalescing merges them."""
+    received: datetime | None = None
+    """The record's timestamp: dates an event that carries none of its own."""
+    absorbed: list[Work] = field(default_factory=list)
+    """Identifies merged into this one: their offsets finish with it."""
+    original: Translation | None = None
+    """This event's own translation, when ``translation`` is the merged one."""
+
+    def all_sources(self) -> list[Work]:
+        return [self, *self.absorbed]
 
 
 @dataclass
@@ -59,6 +79,9 @@ class Stats:
     dead_letters: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     calls_saved: int = 0
+    """Person look-ups the identity cache answered."""
+    unchanged: int = 0
+    """Upserts skipped because the same write was delivered recently."""
     retries: int = 0
 
     @property
@@ -77,10 +100,13 @@ class Deliverer:
         people: IdentityCache,
         policy: RetryPolicy,
         breaker: Breaker,
-        max_in_flight: int,
         on_fatal: Callable[[DestinationError], None],
         ready: asyncio.Event,
         progress: asyncio.Event | None = None,
+        upserts: UpsertMemory | None = None,
+        seen: SeenMessages | None = None,
+        record_delivered: RecordDelivered | None = None,
+        prepare: Callable[[Work], Work] | None = None,
     ) -> None:
         self._caller = caller
         self._send_letter = send_letter
@@ -89,10 +115,13 @@ class Deliverer:
         self._people = people
         self._policy = policy
         self._breaker = breaker
-        self._slots = asyncio.Semaphore(max_in_flight)
         self._on_fatal = on_fatal
         self._ready = ready
         self._progress = progress or asyncio.Event()
+        self._upserts = upserts
+        self._seen = seen if seen is not None else SeenMessages(0)
+        self._record_delivered = record_delivered
+        self._prepare = prepare
         self.stats = Stats()
 
     async def handle(self, work: Work) -> None:
@@ -101,13 +130,19 @@ class Deliverer:
         elif work.translation is None or work.translation.outcome is not Outcome.DELIVER:
             outcome = work.translation.outcome.value if work.translation else "empty"
             self._finish(work, "skipped", why=outcome)
+        elif _activity_id(work.translation) in self._seen:
+            self._finish(work, "deduplicated")
         else:
+            if self._prepare is not None:
+                work = self._prepare(work)
+            assert work.translation is not None
             await self._deliver(work, work.translation)
 
     async def _deliver(self, work: Work, translation: Translation) -> None:
         chain = Chain(translation)
         attempt = 0
         failing_since: float | None = None
+        quota_wait_before = 0.0
         while True:
             await self._ready.wait()
             if work.tracker.revoked:
@@ -120,18 +155,19 @@ class Deliverer:
             attempt += 1
             calls_before = chain.calls
             try:
-                async with self._slots:
-                    await advance(chain, self._caller, self._lookups(), self._people)
+                await advance(chain, self._caller, self._lookups(), self._people, self._upserts)
             except DestinationError as error:
                 self.stats.calls += chain.calls - calls_before
-                if isinstance(error, FreshsalesError):
+                # A 429 says nothing about Freshsales' health: the quota budget handles it.
+                if isinstance(error, FreshsalesError) and not isinstance(error, RateLimited):
                     self._breaker.record(not error.retriable, time.monotonic())
                 now = time.monotonic()
-                failing_since = failing_since if failing_since is not None else now
+                if failing_since is None:
+                    failing_since, quota_wait_before = now, waited_in_task()
                 decision = decide(
                     error,
                     attempt=attempt,
-                    failing_for_s=now - failing_since,
+                    failing_for_s=now - failing_since - (waited_in_task() - quota_wait_before),
                     policy=self._policy,
                     jitter=random.random(),
                 )
@@ -142,7 +178,12 @@ class Deliverer:
                     )
                     await asyncio.sleep(decision.delay_s)
                 elif isinstance(decision, DeadLetter):
-                    await self._dead_letter(work, decision.reason, error, attempts=attempt)
+                    if work.absorbed and decision.reason is Reason.REJECTED:
+                        # Maybe one of the merged identifies is at fault: each on its own, so
+                        # only that one is dead-lettered.
+                        await self._deliver_apart(work)
+                    else:
+                        await self._dead_letter(work, decision.reason, error, attempts=attempt)
                     return
                 elif isinstance(decision, Stop):
                     failing_since = None  # a stopped service must not exhaust the retry window
@@ -150,13 +191,53 @@ class Deliverer:
             else:
                 self.stats.calls += chain.calls - calls_before
                 self.stats.calls_saved += chain.skipped
+                self.stats.unchanged += chain.unchanged
                 if chain.calls:
                     self._breaker.record(True, time.monotonic())
-                self._finish(work, "delivered", attempt=attempt, calls=chain.calls)
+                await self._remember(work, translation)
+                fields: dict[str, object] = {"attempt": attempt, "calls": chain.calls}
+                if chain.unchanged:
+                    fields["unchanged"] = chain.unchanged
+                self._finish(work, "delivered", **fields)
                 return
+
+    async def _deliver_apart(self, work: Work) -> None:
+        self._log(work, "coalescing_undone", coalesced=len(work.absorbed))
+        for each in work.all_sources():
+            original = replace(each, absorbed=[])
+            if each is work:  # the head carries the merged translation; retranslating is pure
+                original = replace(work, absorbed=[], translation=work.original, event=None)
+            assert original.translation is not None
+            await self._deliver(original, original.translation)
+
+    async def _remember(self, work: Work, translation: Translation) -> None:
+        """Record a delivered activity's messageId, here and in the ledger, before its offset can
+        be committed: after a crash it is read again and must not be sent twice."""
+        message_id = _activity_id(translation)
+        if message_id is None or not self._seen.enabled:
+            return
+        self._seen.add(message_id)
+        if self._record_delivered is None:
+            return
+        try:
+            await self._record_delivered(message_id)
+        except BrokerError as exc:
+            # Delivered all the same; only a crash before the next commit could repeat it.
+            self._log(work, "ledger_write_failed", error=exc)
 
     async def _dead_letter(
         self, work: Work, reason: Reason, error: DestinationError, *, attempts: int
+    ) -> None:
+        # Merged identifies are dead-lettered one by one, each with its own original bytes.
+        for each in work.all_sources():
+            await self._send_dead_letter(each, reason, error, attempts)
+            self.stats.dead_letters[reason.value] += 1
+            self._finish_one(
+                each, "dead_lettered", reason=reason.value, attempt=attempts, error=error
+            )
+
+    async def _send_dead_letter(
+        self, work: Work, reason: Reason, error: DestinationError, attempts: int
     ) -> None:
         source = work.source
         headers = letter_headers(source, reason, error, attempts=attempts, at=datetime.now(UTC))
@@ -164,16 +245,21 @@ class Deliverer:
         while True:
             try:
                 await self._send_letter(self._dlq_topic, source.key, source.value, headers)
-                break
+                return
             except BrokerError as exc:
                 # The offset stays open until Kafka has the letter: nothing may be lost.
                 self._log(work, "dead_letter_retrying", error=exc, delay_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        self.stats.dead_letters[reason.value] += 1
-        self._finish(work, "dead_lettered", reason=reason.value, attempt=attempts, error=error)
 
     def _finish(self, work: Work, outcome: str, **fields: object) -> None:
+        if work.absorbed:
+            fields["coalesced"] = len(work.absorbed)
+        self._finish_one(work, outcome, **fields)
+        for each in work.absorbed:
+            self._finish_one(each, "coalesced", into_offset=work.source.offset)
+
+    def _finish_one(self, work: Work, outcome: str, **fields: object) -> None:
         work.tracker.finished(work.source.offset)
         self._progress.set()
         self.stats.outcomes[outcome] += 1
@@ -197,6 +283,10 @@ class Deliverer:
             latency_ms=round((time.monotonic() - work.fetched_at) * 1000, 1),
             **fields,
         )
+
+
+def _activity_id(translation: Translation) -> str | None:
+    return translation.message_id if translation.type in ACTIVITY_TYPES else None
 
 
 def letter_sender(send: Callable[..., Awaitable[object]]) -> SendLetter:

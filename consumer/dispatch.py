@@ -10,6 +10,7 @@ others), and the total buffered by the source, which pauses fetching (see ``buff
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
@@ -86,6 +87,29 @@ class KeyedDispatcher(Generic[W]):
             queue.extend(kept)
         self._settled(len(removed))
         return removed
+
+    def following(self, key: str, match: Callable[[W], bool], limit: int) -> list[W]:
+        """The queued work right behind ``key``'s work in progress, up to the first that does not
+        ``match`` (at most ``limit``). Nothing is removed: see ``drop_following``."""
+        queue = self._queues.get(key)
+        found: list[W] = []
+        for work in itertools.islice(queue or (), 1, None):
+            if len(found) >= limit or not match(work):
+                break
+            found.append(work)
+        return found
+
+    def drop_following(self, key: str, count: int) -> None:
+        """Remove ``count`` queued works behind the one in progress: its handler took them over
+        (it finishes their offsets with its own)."""
+        queue = self._queues[key]
+        if count > len(queue) - 1:
+            raise ValueError("fewer works queued than asked to drop")
+        head = queue.popleft()
+        for _ in range(count):
+            queue.popleft()
+        queue.appendleft(head)
+        self._settled(count)
 
     def in_progress(self, match: Callable[[W], bool]) -> int:
         """How many handlers are running on work that ``match``es."""

@@ -8,18 +8,19 @@ no aiohttp exception escapes this module, so the delivery loop decides on ``retr
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Protocol, Self
 
 import aiohttp
 import orjson
 
 from consumer import __version__
-from consumer.responses import error_for
+from consumer.responses import error_for, quota_headers, retry_after_seconds
 from translate import ConfigurationError, RejectedError, TransientError
 
 USER_AGENT: Final = f"freshsales-destination/{__version__} (+Segment events from Kafka)"
@@ -35,6 +36,21 @@ class Answer:
 
     status: int
     body: Mapping[str, object]
+
+
+class Meter(Protocol):
+    """The quota every call spends (``consumer.budget.Budget``)."""
+
+    async def acquire(self) -> None: ...
+
+    def release(
+        self,
+        status: int | None,
+        *,
+        retry_after_s: float | None = None,
+        remaining: int | None = None,
+        total: int | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +71,7 @@ class FreshsalesClient:
         options: ClientOptions = ClientOptions(),
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        meter: Meter | None = None,
     ) -> None:
         if not _KEY_CHARS.match(api_key):
             raise ConfigurationError(
@@ -69,6 +86,10 @@ class FreshsalesClient:
         }
         self._options = options
         self._clock = clock
+        self._meter = meter
+        # aiohttp's pool is not fair: a task that releases a connection and asks again at once
+        # gets it back, so a few users would hold every connection. The semaphore queues in order.
+        self._slots = asyncio.Semaphore(options.pool_size)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -117,17 +138,26 @@ class FreshsalesClient:
         if self._session is None:
             raise RuntimeError("FreshsalesClient used before open() or after close()")
         data = None if body is None else orjson.dumps(body)
+        if self._meter is not None:
+            await self._meter.acquire()
+        status: int | None = None
+        retry_after: str | None = None
+        remaining: tuple[int | None, int | None] = (None, None)
         try:
-            async with self._session.request(
-                method,
-                f"{self._base}/{path}",
-                data=data,
-                params=params,
-                allow_redirects=False,
-            ) as response:
+            async with (
+                self._slots,
+                self._session.request(
+                    method,
+                    f"{self._base}/{path}",
+                    data=data,
+                    params=params,
+                    allow_redirects=False,
+                ) as response,
+            ):
                 status = response.status
-                raw = await _read_capped(response.content)
                 retry_after = response.headers.get("Retry-After")
+                remaining = quota_headers(response.headers)
+                raw = await _read_capped(response.content)
                 location = response.headers.get("Location")
         except TimeoutError:
             raise TransientError(
@@ -135,6 +165,17 @@ class FreshsalesClient:
             ) from None
         except aiohttp.ClientError as exc:
             raise TransientError(_describe(exc), endpoint=endpoint) from exc
+        finally:
+            # Every call counts against the quota, answered or not: the server may have seen it.
+            if self._meter is not None:
+                self._meter.release(
+                    status,
+                    retry_after_s=retry_after_seconds(retry_after, self._clock())
+                    if status == 429
+                    else None,
+                    remaining=remaining[0],
+                    total=remaining[1],
+                )
         if raw is None:
             raise TransientError(
                 f"answer larger than {MAX_ANSWER_BYTES} bytes", status=status, endpoint=endpoint

@@ -43,4 +43,6 @@ def work_from(
         translation = translate_event(event, options, fallback_time=fallback)
     except TranslationError as error:
         return Work(source, tracker, key, None, error)
-    return Work(source, tracker, key, translation, None)
+    # Only identifies are merged later (consumer.coalesce); other events need not keep theirs.
+    kept = event if translation.type == "identify" else None
+    return Work(source, tracker, key, translation, None, event=kept, received=fallback)

@@ -12,7 +12,7 @@ from consumer.settings import Settings
 CLIENT_ID = f"freshsales-destination/{__version__}"
 
 
-def _common(s: Settings) -> dict[str, Any]:
+def connection(s: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "bootstrap_servers": s.kafka_bootstrap_servers,
         "client_id": CLIENT_ID,
@@ -30,7 +30,7 @@ def _common(s: Settings) -> dict[str, Any]:
 
 def consumer_config(s: Settings) -> dict[str, Any]:
     return {
-        **_common(s),
+        **connection(s),
         "group_id": s.kafka_group_id,
         # Offsets are committed by the service, only for finished events.
         "enable_auto_commit": False,
@@ -45,4 +45,4 @@ def consumer_config(s: Settings) -> dict[str, Any]:
 def producer_config(s: Settings) -> dict[str, Any]:
     # acks=all: a dead letter is the only copy once its offset is committed. Idempotence stays
     # off: the embedded test broker cannot initialise an idempotent producer.
-    return {**_common(s), "acks": "all", "enable_idempotence": False, "linger_ms": 5}
+    return {**connection(s), "acks": "all", "enable_idempotence": False, "linger_ms": 5}

@@ -7,6 +7,7 @@ error messages out of Freshsales' ``{"errors": {"code": …, "message": […]}}`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -94,6 +95,19 @@ def _envelope_messages(document: object) -> tuple[str, ...]:
 
 def excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def quota_headers(headers: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """``X-RateLimit-Remaining`` and ``X-RateLimit-Total`` when present and sane (Freshsales does
+    not document them; Freshworks' other APIs send them)."""
+    return _count(headers.get("X-RateLimit-Remaining")), _count(headers.get("X-RateLimit-Total"))
+
+
+def _count(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:

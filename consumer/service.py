@@ -18,17 +18,24 @@ from aiokafka.errors import KafkaError
 
 from consumer.account import Account, Wanted, read_account
 from consumer.breaker import Breaker
+from consumer.budget import Budget
+from consumer.coalesce import Coalescer
+from consumer.dedupe import SeenMessages
 from consumer.delivery import Deliverer, Stats, Work, letter_sender
 from consumer.dispatch import KeyedDispatcher
 from consumer.freshsales import ClientOptions, FreshsalesClient
 from consumer.identities import IdentityCache
 from consumer.intake import work_from
-from consumer.kafka_config import consumer_config, producer_config
+from consumer.kafka_config import connection, consumer_config, producer_config
+from consumer.ledger import Ledger
 from consumer.logs import get_logger
 from consumer.offsets import Offsets
 from consumer.policy import RetryPolicy
+from consumer.quota import QuotaConfig
 from consumer.rebalance import Rebalance
+from consumer.report import Reporter
 from consumer.settings import Settings
+from consumer.unchanged import UpsertMemory
 from translate import (
     ConfigurationError,
     DestinationError,
@@ -74,10 +81,34 @@ class Service:
         self._deliverer: Deliverer | None = None
         self._paused = False
         self._background: set[asyncio.Task[None]] = set()
+        self.budget = Budget(
+            QuotaConfig(
+                per_minute=settings.rate_limit_per_minute,
+                per_hour=settings.rate_limit_per_hour,
+                share=settings.quota_share,
+            )
+        )
+        self.consumer: AIOKafkaConsumer | None = None
+        self.dispatcher: KeyedDispatcher[Work] | None = None
 
     @property
     def stats(self) -> Stats:
         return self._deliverer.stats if self._deliverer else Stats()
+
+    def backlog(self) -> int | None:
+        """Events of the assigned partitions not finished yet (fetched or not); None before the
+        first fetch says where the partitions end. Uses ``highwater``, which is right on every
+        broker (``end_offsets`` is not, on the embedded one)."""
+        consumer = self.consumer
+        if consumer is None:
+            return None
+        total: int | None = None
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is None or tp not in self.offsets:
+                continue
+            total = (total or 0) + max(0, end - self.offsets[tp].position)
+        return total
 
     async def run(self, stop: asyncio.Event) -> int:
         """Serve until ``stop`` is set; the exit status (0 clean, 1 crashed)."""
@@ -86,6 +117,7 @@ class Service:
             s.api_base,
             s.freshsales_api_key.reveal(),
             ClientOptions(pool_size=s.max_in_flight, timeout_s=float(s.http_timeout_seconds)),
+            meter=self.budget,
         )
         async with client:
             account = await self._read_account(client, stop)
@@ -93,11 +125,16 @@ class Service:
                 return 0
             self._use(account)
             producer = AIOKafkaProducer(**producer_config(s))
-            consumer = AIOKafkaConsumer(**consumer_config(s))
+            consumer = self.consumer = AIOKafkaConsumer(**consumer_config(s))
             await producer.start()
+            seen = SeenMessages(float(s.dedupe_window_seconds))
+            ledger = Ledger(s.ledger_topic, seen, producer, connection(s))
             try:
-                return await self._consume(client, producer, consumer, stop)
+                if seen.enabled:
+                    await ledger.start()
+                return await self._consume(client, producer, consumer, ledger, stop)
             finally:
+                await ledger.stop()
                 await producer.stop()
 
     async def _consume(
@@ -105,6 +142,7 @@ class Service:
         client: FreshsalesClient,
         producer: AIOKafkaProducer,
         consumer: AIOKafkaConsumer,
+        ledger: Ledger,
         stop: asyncio.Event,
     ) -> int:
         s = self.settings
@@ -117,18 +155,24 @@ class Service:
             people=IdentityCache(),
             policy=RetryPolicy(window_s=float(s.retry_max_seconds)),
             breaker=(breaker := Breaker()),
-            max_in_flight=s.max_in_flight,
             on_fatal=lambda error: self._enter_fatal(error, client),
             ready=self._ready,
             progress=self._progress,
+            upserts=UpsertMemory(float(s.unchanged_window_seconds)),
+            seen=ledger.seen,
+            record_delivered=ledger.record,
+            prepare=(lambda work: coalesce(work)) if s.coalesce_identifies else None,
         )
-        dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(deliverer.handle)
+        dispatcher = self.dispatcher = KeyedDispatcher(deliverer.handle)
+        coalesce = Coalescer(dispatcher, lambda: self._options)
         rebalance = Rebalance(consumer, self.offsets, dispatcher, self.health, grace_s=10.0)
         consumer.subscribe([s.kafka_topic], listener=rebalance)
         await consumer.start()
         status = 0
         committer = asyncio.create_task(self._committer(consumer))
         refresher = asyncio.create_task(self._refresh(client))
+        reporter = Reporter(self, interval_s=float(s.quota_log_seconds))
+        reporting = asyncio.create_task(reporter.run())
         try:
             while not stop.is_set():
                 if dispatcher.crashed is not None:
@@ -142,7 +186,9 @@ class Service:
                     self._submit(tp, records, consumer, dispatcher, self._options)
         finally:
             refresher.cancel()
+            reporting.cancel()
             await self._shutdown(consumer, dispatcher, committer)
+            reporter.log()
         return status
 
     def _submit(

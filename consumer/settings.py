@@ -60,6 +60,25 @@ def _int(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def _fraction(value: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not 0 < number <= 1:
+        raise ValueError(f"must be more than 0 and at most 1, got {value.strip()}")
+    return number
+
+
+def _flag(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         chosen = value.strip().lower()
@@ -104,6 +123,8 @@ def _spec(
 
 
 REQUIRED: Final = object()
+# Required by ``run`` only: a Kafka-only command (``dlq replay``) stands in these placeholders.
+_FRESHSALES_ONLY: Final[Mapping[str, Any]] = {"FRESHSALES_API_KEY": Secret("")}
 
 
 @dataclass(frozen=True)
@@ -152,10 +173,28 @@ class Settings:
         "FRESHSALES_BASE_URL", _text, "", "explicit API base (simulator, proxy)"
     )
     rate_limit_per_hour: int = _spec(
-        "FRESHSALES_RATE_LIMIT_PER_HOUR", _int(1), 1000, "this process' calls per hour"
+        "FRESHSALES_RATE_LIMIT_PER_HOUR", _int(1), 1000, "the account's API calls per hour"
     )
     rate_limit_per_minute: int = _spec(
-        "FRESHSALES_RATE_LIMIT_PER_MINUTE", _int(1), 400, "this process' calls per minute"
+        "FRESHSALES_RATE_LIMIT_PER_MINUTE", _int(1), 400, "the account's API calls per minute"
+    )
+    quota_share: float = _spec(
+        "FRESHSALES_QUOTA_SHARE", _fraction, 1.0, "this replica's fraction of the quota"
+    )
+    unchanged_window_seconds: int = _spec(
+        "SKIP_UNCHANGED_SECONDS", _int(0), 24 * 3600, "how long an unchanged upsert is skipped"
+    )
+    coalesce_identifies: bool = _spec(
+        "COALESCE_IDENTIFIES", _flag, True, "merge a user's queued identifies into one upsert"
+    )
+    dedupe_window_seconds: int = _spec(
+        "DEDUPE_WINDOW_SECONDS", _int(0), 24 * 3600, "how long a track/page messageId is remembered"
+    )
+    kafka_ledger_topic: str = _spec(
+        "KAFKA_LEDGER_TOPIC", _text, "", "delivered activities' ledger (default: <group>.delivered)"
+    )
+    quota_log_seconds: int = _spec(
+        "QUOTA_LOG_SECONDS", _int(0), 60, "interval of the quota log line (0: never)"
     )
     track_activity_type: str = _spec(
         "FRESHSALES_TRACK_ACTIVITY_TYPE", _text, "Segment Event", "sales activity type for track"
@@ -197,6 +236,11 @@ class Settings:
         return self.kafka_dlq_topic or f"{self.kafka_topic}.dlq"
 
     @property
+    def ledger_topic(self) -> str:
+        # Per group, not per topic: two destinations reading one topic deliver independently.
+        return self.kafka_ledger_topic or f"{self.kafka_group_id}.delivered"
+
+    @property
     def api_base(self) -> str:
         return api_base(self.freshsales_domain, self.freshsales_flavor, self.freshsales_base_url)
 
@@ -206,9 +250,17 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, secrets_dir: Path | None = None
+        cls,
+        env: Mapping[str, str] | None = None,
+        secrets_dir: Path | None = None,
+        *,
+        freshsales: bool = True,
     ) -> Settings:
-        """Read every setting; raise one ConfigurationError listing every problem found."""
+        """Read every setting; raise one ConfigurationError listing every problem found.
+
+        ``freshsales=False`` is for commands that only talk to Kafka (``dlq replay``): every
+        variable is still read and checked, but the Freshsales key and domain are not required
+        (``freshsales_api_key`` is then empty)."""
         environ = os.environ if env is None else env
         if secrets_dir is None and environ.get("SECRETS_DIR"):
             secrets_dir = Path(environ["SECRETS_DIR"])
@@ -220,6 +272,9 @@ class Settings:
             if raw is None and spec.secret and secrets_dir is not None:
                 raw = _read_secret(secrets_dir / spec.variable, problems)
             if raw is None or not raw.strip():
+                if not freshsales and spec.variable in _FRESHSALES_ONLY:
+                    values[f.name] = _FRESHSALES_ONLY[spec.variable]
+                    continue
                 if spec.default is REQUIRED:
                     problems.append(f"{spec.variable} is required ({spec.help})")
                 values[f.name] = spec.default
@@ -230,14 +285,16 @@ class Settings:
                 problems.append(f"{spec.variable}: {exc}")
         if not problems:
             settings = cls(**values)
-            problems += settings._cross_checks()
+            problems += settings._cross_checks(freshsales)
             if not problems:
                 return settings
         raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(problems))
 
-    def _cross_checks(self) -> list[str]:
+    def _cross_checks(self, freshsales: bool) -> list[str]:
         problems = []
-        if not self.freshsales_domain and not self.freshsales_base_url:
+        if not freshsales:
+            pass  # a Kafka-only command never builds the API base: no domain to check
+        elif not self.freshsales_domain and not self.freshsales_base_url:
             problems.append("FRESHSALES_DOMAIN is required (or FRESHSALES_BASE_URL)")
         else:
             try:
@@ -252,6 +309,8 @@ class Settings:
             problems.append("KAFKA_SASL_USERNAME is required with a SASL security protocol")
         if self.dlq_topic == self.kafka_topic:
             problems.append("KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC")
+        if self.ledger_topic in (self.kafka_topic, self.dlq_topic):
+            problems.append("KAFKA_LEDGER_TOPIC must differ from KAFKA_TOPIC and the DLQ topic")
         return problems
 
 

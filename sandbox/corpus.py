@@ -28,7 +28,7 @@ def _context(user: int) -> dict[str, object]:
     }
 
 
-def _identify(user: int, when: datetime, mid: str) -> dict[str, object]:
+def _identify(user: int, when: datetime, mid: str, companies: bool) -> dict[str, object]:
     traits: dict[str, object] = {
         "email": f"user{user}@example.org",
         "firstName": f"User{user}",
@@ -36,7 +36,7 @@ def _identify(user: int, when: datetime, mid: str) -> dict[str, object]:
         "title": ("CTO", "Engineer", "Analyst")[user % 3],
         "plan": "trial",
     }
-    if user % 4 == 0:
+    if companies and user % 4 == 0:
         traits["company"] = {"name": f"Company {user // 4}", "website": "https://example.org"}
     if user % 10 == 0:
         traits["fsContact"] = True
@@ -50,13 +50,17 @@ def _identify(user: int, when: datetime, mid: str) -> dict[str, object]:
     }
 
 
-def sessions(users: int, per_user: int = 1, seed: int = 7) -> Iterator[bytes]:
+def sessions(
+    users: int, per_user: int = 1, seed: int = 7, *, companies: bool = True
+) -> Iterator[bytes]:
+    """``companies``: every fourth user's traits name a company (an account upsert on first
+    sight). Without them an identify is exactly one call, the quota benchmark's arithmetic."""
     rng = random.Random(seed)
     for session in range(per_user):
         for user in range(users):
             when = START + timedelta(days=session, minutes=user)
             prefix = f"gen-{user}-{session}"
-            yield orjson.dumps(_identify(user, when, f"{prefix}-identify"))
+            yield orjson.dumps(_identify(user, when, f"{prefix}-identify", companies))
             for n in range(2):
                 name, path = rng.choice(PAGES)
                 yield orjson.dumps(

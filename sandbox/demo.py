@@ -18,6 +18,7 @@ from typing import IO
 
 import orjson
 
+from consumer.delivery import Stats
 from consumer.logs import configure
 from consumer.service import Service
 from consumer.settings import Settings
@@ -27,7 +28,8 @@ from sandbox.simulator import Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics, produce
 
 SAMPLES = "segment_events.jsonl"
-GENERATED_USERS = 75
+GENERATED_USERS = 40
+SESSIONS = 2  # the second session's identifies repeat the first's traits: no call for them
 TIME_LIMIT_S = 120.0
 API_KEY = "demo-api-key"
 
@@ -46,17 +48,21 @@ def run_demo(out: IO[str]) -> int:
 
 
 async def _demo(broker: Broker, out: IO[str]) -> int:
-    simulator = Simulator(SimulatorConfig(api_key=API_KEY, per_minute=0, per_hour=0))
-    events = sample_lines() + list(sessions(GENERATED_USERS))
+    # The simulator enforces Freshsales' default quota; the service paces itself to it.
+    simulator = Simulator(SimulatorConfig(api_key=API_KEY, per_minute=400, per_hour=1000))
+    events = sample_lines() + list(sessions(GENERATED_USERS, SESSIONS))
     topic = f"segment-events-demo-{uuid.uuid4().hex[:8]}"
     async with running(simulator) as served:
-        out.write(f"  simulator:  {served.base_url()} (Freshsales Suite, quota off)\n")
+        out.write(
+            f"  simulator:  {served.base_url()} (Freshsales Suite, quota 400/minute, 1000/hour)\n"
+        )
         await create_topic(broker.bootstrap_servers, topic, 3)
         # Keyed by user, as Segment's Kafka sources do: one user's events stay on one partition.
         await produce(broker.bootstrap_servers, topic, [(_user_key(e), e) for e in events])
         out.write(
             f"  topic:      {topic}: {len(sample_lines())} sample events"
-            f" + {len(events) - len(sample_lines())} generated ({GENERATED_USERS} users)\n\n"
+            f" + {len(events) - len(sample_lines())} generated"
+            f" ({GENERATED_USERS} users x {SESSIONS} sessions)\n\n"
         )
         settings = Settings.from_env(
             {
@@ -76,7 +82,9 @@ async def _demo(broker: Broker, out: IO[str]) -> int:
         _report(simulator, service, len(events), out)
         # The embedded broker keeps everything in memory; an external one should not keep them.
         try:
-            await delete_topics(broker.bootstrap_servers, [topic, settings.dlq_topic])
+            await delete_topics(
+                broker.bootstrap_servers, [topic, settings.dlq_topic, settings.ledger_topic]
+            )
         except Exception as exc:  # cleanup only; the demo's result stands
             print(f"demo: could not delete the demo topics: {exc!r}", file=sys.stderr)
     if not finished or status:
@@ -97,10 +105,8 @@ async def _watch(service: Service, task: asyncio.Task[int], total: int, out: IO[
         if tty or done or time.monotonic() - shown >= 1.0:
             shown = time.monotonic()
             out.write(
-                f"{start}  progress:   {stats.finished}/{total} finished"
-                f" ({stats.outcomes['delivered']} delivered,"
-                f" {stats.outcomes['dead_lettered']} dead-lettered,"
-                f" {stats.outcomes['skipped']} skipped), {stats.calls} Freshsales calls{end}"
+                f"{start}  progress:   {stats.finished}/{total} finished ({_outcomes(stats)}),"
+                f" {stats.calls} Freshsales calls{end}"
             )
             out.flush()
         if done:
@@ -131,13 +137,43 @@ def _report(simulator: Simulator, service: Service, total: int, out: IO[str]) ->
         )
     stats = service.stats
     out.write("\nDelivery counters\n")
-    for outcome in ("delivered", "dead_lettered", "skipped"):
-        out.write(f"  {outcome:<16}{stats.outcomes[outcome]:>5}\n")
+    for outcome in OUTCOMES:
+        out.write(f"  {outcome:<16}{stats.outcomes[outcome]:>5}   {OUTCOMES[outcome]}\n")
     for reason, n in sorted(stats.dead_letters.items()):
         out.write(f"    dead letter: {reason} {n}\n")
     out.write(f"  {'calls':<16}{stats.calls:>5}   ({stats.calls / max(total, 1):.2f} per event)\n")
-    out.write(f"  {'calls saved':<16}{stats.calls_saved:>5}   (people known from identify)\n")
+    out.write(f"  {'calls saved':<16}{stats.calls_saved + stats.unchanged:>5}")
+    out.write(
+        f"   ({stats.calls_saved} people known from identify,"
+        f" {stats.unchanged} unchanged upserts skipped)\n"
+    )
     out.write(f"  {'retries':<16}{stats.retries:>5}\n")
+    quota = service.budget.state()
+    out.write("\nQuota (this process' view)\n")
+    out.write(
+        f"  minute          {quota.minute.used:>5} of {quota.minute.limit} used\n"
+        f"  hour            {quota.hour.used:>5} of {quota.hour.limit} used"
+        " (start-up reads included)\n"
+        f"  429 answers     {quota.rate_limited:>5}\n"
+        f"  waited          {service.budget.waited_s:>7.1f}s   (summed over waiting users)\n"
+    )
+
+
+OUTCOMES = {
+    "delivered": "sent to Freshsales",
+    "coalesced": "identifies merged into a later one of the same user",
+    "deduplicated": "track/page whose messageId was already delivered",
+    "skipped": "not for Freshsales (unsupported type, or disabled)",
+    "dead_lettered": "in the dead-letter topic, with the reason",
+}
+
+
+def _outcomes(stats: Stats) -> str:
+    return ", ".join(
+        f"{stats.outcomes[o]} {o.replace('_', '-')}"
+        for o in OUTCOMES
+        if stats.outcomes[o] or o in ("delivered", "dead_lettered", "skipped")
+    )
 
 
 def _user_key(event: bytes) -> bytes | None:

@@ -53,4 +53,8 @@ async def fresh_topic(broker: Broker, partitions: int = 3) -> AsyncIterator[Kafk
     try:
         yield topic
     finally:
-        await delete_topics(broker.bootstrap_servers, [topic.name])
+        # With the service's dead-letter and ledger topics: the embedded broker never frees them.
+        await delete_topics(
+            broker.bootstrap_servers,
+            [topic.name, f"{topic.name}.dlq", f"{topic.group_id}.delivered"],
+        )

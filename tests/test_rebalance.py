@@ -20,7 +20,7 @@ async def test_a_member_joining_and_leaving_mid_run_loses_nothing(kafka_topic: K
     await produce_keyed(kafka_topic, versioned_identifies(users, versions))
     config = SimulatorConfig(per_minute=0, per_hour=0, latency_ms=15)
     async with running(Simulator(config)) as served:
-        settings = settings_for(kafka_topic, served, MAX_IN_FLIGHT="4")
+        settings = settings_for(kafka_topic, served, MAX_IN_FLIGHT="4", COALESCE_IDENTIFIES="false")
         async with service_running(settings) as first:
             await first.until_finished(200)
             async with service_running(settings) as second:

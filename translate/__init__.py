@@ -4,6 +4,7 @@ No I/O, no clock, no environment, no logging: values in, values out. Everything 
 needs about the account (flavour, field catalog, setting names) arrives in :class:`Options`.
 """
 
+from translate.coalesce import merge_identifies
 from translate.errors import (
     AccessDenied,
     BrokerError,
@@ -70,6 +71,7 @@ __all__ = [
     "error_json",
     "infer_type",
     "materialize",
+    "merge_identifies",
     "ordering_key",
     "request_json",
     "step_record",

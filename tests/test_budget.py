@@ -1,0 +1,64 @@
+"""The budget carries out the quota: callers wait their turn, in order, and a 429 holds everyone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from consumer.budget import Budget, waited_in_task
+from consumer.quota import QuotaConfig
+
+
+async def test_calls_within_the_quota_do_not_wait() -> None:
+    budget = Budget(QuotaConfig(per_minute=10, per_hour=100))
+    for _ in range(10):
+        await budget.acquire()
+        budget.release(200)
+    assert budget.calls == 10
+    assert budget.waited_s < 0.1
+    state = budget.state()
+    assert (state.minute.used, state.minute.remaining) == (10, 0)
+
+
+async def test_a_429_holds_every_caller_until_retry_after_then_they_go_in_arrival_order() -> None:
+    budget = Budget(QuotaConfig(per_minute=100, per_hour=1000))
+    await budget.acquire()
+    budget.release(429, retry_after_s=0.3)
+    order: list[int] = []
+
+    async def caller(n: int) -> float:
+        await budget.acquire()
+        order.append(n)
+        budget.release(200)
+        return waited_in_task()
+
+    started = time.monotonic()
+    waits = await asyncio.gather(*(caller(n) for n in range(5)))
+    assert time.monotonic() - started >= 0.29
+    assert order == [0, 1, 2, 3, 4]
+    assert all(w >= 0.29 for w in waits)  # each task knows how long it waited for the quota
+    assert budget.waiting == 0
+    assert budget.state().rate_limited == 1
+
+
+async def test_a_full_window_makes_the_next_caller_wait_and_an_answer_wakes_nobody_early() -> None:
+    budget = Budget(QuotaConfig(per_minute=1, per_hour=100))
+    await budget.acquire()  # in flight: its place is taken until a minute after its answer
+    waiting = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    assert budget.waiting == 1
+    budget.release(200)
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the answer dates the call; the window still holds it
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert budget.waiting == 0
+
+
+async def test_the_servers_remaining_header_is_applied() -> None:
+    budget = Budget(QuotaConfig(per_minute=400, per_hour=1000))
+    await budget.acquire()
+    budget.release(200, remaining=3, total=1000)
+    assert budget.state().hour.remaining == 3
+    assert budget.calls_per_hour() == 1000

@@ -1,0 +1,149 @@
+"""Coalescing: a user's identifies queued behind each other become one upsert, in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import orjson
+
+from consumer.coalesce import Coalescer
+from consumer.deadletter import Source
+from consumer.delivery import Work
+from consumer.dispatch import KeyedDispatcher
+from consumer.offsets import PartitionOffsets
+from translate import Options, decode, merge_identifies, translate_event
+
+OPTIONS = Options()
+
+
+def identify(n: int, **traits: object) -> dict[str, object]:
+    return {
+        "type": "identify",
+        "userId": "u1",
+        "messageId": f"m{n}",
+        "timestamp": f"2026-11-0{n + 1}T10:00:00Z",
+        "traits": {"email": "ada@example.com", **traits},
+    }
+
+
+def test_later_traits_win_and_company_and_deal_merge_key_by_key() -> None:
+    merged = merge_identifies(
+        [
+            identify(0, firstName="Ada", title="CTO", company={"name": "Acme", "plan": "free"}),
+            identify(1, title="CEO", company={"plan": "pro"}, deal={"name": "D1"}),
+            identify(2, deal={"deal_value": 10}),
+        ]
+    )
+    assert merged["traits"] == {
+        "email": "ada@example.com",
+        "firstName": "Ada",
+        "title": "CEO",
+        "company": {"name": "Acme", "plan": "pro"},
+        "deal": {"name": "D1", "deal_value": 10},
+    }
+    # Everything but the traits is the last event's.
+    assert (merged["messageId"], merged["timestamp"]) == ("m2", "2026-11-03T10:00:00Z")
+
+
+def test_a_company_replaced_by_a_non_object_is_replaced() -> None:
+    merged = merge_identifies([identify(0, company={"name": "Acme"}), identify(1, company=None)])
+    assert merged["traits"]["company"] is None  # type: ignore[index]
+
+
+def test_context_traits_merge_too_and_missing_traits_read_as_none() -> None:
+    first = {**identify(0), "context": {"traits": {"email": "a@x.org", "plan": "free"}}}
+    second = {"type": "identify", "userId": "u1", "context": {"ip": "1.2.3.4", "traits": {}}}
+    third = {"type": "identify", "userId": "u1", "traits": "oops", "context": {"ip": "5.6.7.8"}}
+    merged = merge_identifies([first, second, third])
+    assert merged["context"] == {"ip": "5.6.7.8", "traits": {"email": "a@x.org", "plan": "free"}}
+    assert merged["traits"] == {"email": "ada@example.com"}
+    assert "context" not in merge_identifies([identify(0)])
+    assert merge_identifies([{**identify(0), "context": {"ip": "1"}}])["context"] == {"ip": "1"}
+
+
+def test_nothing_to_merge_is_a_programming_error() -> None:
+    try:
+        merge_identifies([])
+    except ValueError:
+        return
+    raise AssertionError("expected ValueError")
+
+
+# -- in the dispatcher --------------------------------------------------------------------------
+
+
+def work(tracker: PartitionOffsets, offset: int, event: Mapping[str, object]) -> Work:
+    tracker.fetched(offset)
+    raw = orjson.dumps(event)
+    decoded = decode(raw)
+    translation = translate_event(decoded, OPTIONS)
+    keep = decoded if translation.type == "identify" else None
+    source = Source("t", 0, offset, None, raw, ())
+    return Work(source, tracker, "u1", translation, None, event=keep)
+
+
+async def run_with_coalescing(works: list[Work]) -> list[Work]:
+    handled: list[Work] = []
+    gate = asyncio.Event()
+
+    async def handle(w: Work) -> None:
+        await gate.wait()  # the first stays in progress until everything is queued
+        handled.append(coalesce(w))
+
+    dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(handle)
+    coalesce = Coalescer(dispatcher, lambda: OPTIONS)
+    for w in works:
+        dispatcher.submit(w.key, w)
+    gate.set()
+    await dispatcher.wait_idle()
+    return handled
+
+
+async def test_identifies_behind_the_one_in_progress_merge_into_the_next_one_handled() -> None:
+    tracker = PartitionOffsets(0)
+    track = {
+        "type": "track",
+        "userId": "u1",
+        "event": "Signed Up",
+        "messageId": "t1",
+        "timestamp": "2026-11-04T10:00:00Z",
+    }
+    works = [
+        work(tracker, 0, identify(0, firstName="A")),
+        work(tracker, 1, identify(1, firstName="B")),
+        work(tracker, 2, identify(2, lastName="C")),
+        work(tracker, 3, track),
+        work(tracker, 4, identify(4, firstName="D")),
+    ]
+    handled = await run_with_coalescing(works)
+    # The first was already in progress when the others arrived: it merged those behind it.
+    assert [w.source.offset for w in handled] == [0, 3, 4]
+    assert [w.source.offset for w in handled[0].absorbed] == [1, 2]
+    merged = handled[0].translation
+    assert merged is not None
+    assert merged.message_id == "m2"
+    person = next(r for r in merged.requests if r.step.value == "person")
+    contact = person.body["contact"]
+    assert isinstance(contact, Mapping)
+    assert (contact["first_name"], contact["last_name"]) == ("B", "C")
+    assert handled[0].original is works[0].translation
+    assert handled[1].absorbed == []  # a track ends the run; order is kept
+
+
+async def test_identifies_of_another_record_or_invalid_ones_are_not_merged() -> None:
+    tracker = PartitionOffsets(0)
+    other_email = identify(1)
+    other_email["traits"] = {"email": "new@example.com"}
+    works = [work(tracker, 0, identify(0)), work(tracker, 1, other_email)]
+    tracker.fetched(2)  # an undecodable record: no translation, never merged
+    works.append(Work(Source("t", 0, 2, None, b"{", ()), tracker, "u1", None, None))
+    works.append(work(tracker, 3, identify(3)))
+    handled = await run_with_coalescing(works)
+    assert all(not w.absorbed for w in handled)
+
+
+async def test_identifies_of_another_partition_are_not_merged() -> None:
+    first, second = PartitionOffsets(0), PartitionOffsets(0)
+    handled = await run_with_coalescing([work(first, 0, identify(0)), work(second, 0, identify(1))])
+    assert all(not w.absorbed for w in handled)
