@@ -11,6 +11,8 @@ from pathlib import Path
 import orjson
 
 from consumer import __version__
+from consumer.check_report import add_check_command
+from consumer.replay_cli import add_dlq_parser
 from translate import CatalogError, FieldCatalog, Flavor, Options
 
 _TRANSLATE_EPILOG = """\
@@ -167,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         " print what exists in the simulated CRM and the delivery counters.",
     )
     _add_simulate(commands)
+    add_check_command(commands)
+    add_dlq_parser(commands)
     return parser
 
 
@@ -235,6 +239,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(sys.stdout)
     if args.command == "simulate":
         return _simulate(args)
+    if args.command == "check":
+        from consumer.check import main as check
+
+        return check(args.json, args.timeout, args.sample)
+    if args.command == "dlq":
+        from consumer.replay_cli import run_dlq
+
+        return run_dlq(args)
     if args.command == "run":
         from consumer.app import run_service
 

@@ -2,7 +2,8 @@
 
 The key, value and original headers are kept byte for byte so that ``dlq replay`` can re-publish
 exactly what was consumed. Our headers carry the ``fsd-`` prefix; a letter that is dead-lettered
-again (after a replay) gets fresh ones, not two sets.
+again (after a replay) gets fresh ones, not two sets — except ``fsd-replay-count``, which the
+replay set and the new letter keeps, so that a replay counts on from it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from consumer.responses import excerpt
 from translate import DestinationError, FreshsalesError, Reason, TranslationError
 
 PREFIX: Final = "fsd-"
+REPLAY_COUNT: Final = "replay-count"  # set by ``dlq replay``; survives into the next letter
 Headers = list[tuple[str, bytes | None]]
 
 
@@ -55,6 +57,9 @@ def letter_headers(
     elif isinstance(error, TranslationError):
         ours["error"] = excerpt(error.detail)
     headers += [(PREFIX + name, value.encode()) for name, value in ours.items()]
+    replays = header(source.headers, REPLAY_COUNT)
+    if replays is not None:
+        headers.append((PREFIX + REPLAY_COUNT, replays.encode()))
     return headers
 
 

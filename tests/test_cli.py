@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -136,8 +137,14 @@ def test_demo_delivers_the_samples_through_broker_and_simulator() -> None:
     out = done.stdout
     assert "broker:" in out
     assert "/crm/sales/api (Freshsales Suite" in out
-    assert "310/310 finished (308 delivered, 1 dead-lettered, 1 skipped)" in out
+    final = re.search(r"progress: +330/330 finished \(([^)]*)\)", out)
+    assert final is not None, out
+    counts = {name: int(n) for n, name in re.findall(r"(\d+) ([a-z-]+)", final.group(1))}
+    # Whether a user's two identifies meet in the queue (and merge) depends on timing.
+    assert counts["delivered"] + counts.get("coalesced", 0) == 328
+    assert (counts["dead-lettered"], counts["skipped"]) == (1, 1)
     assert "dead letter: missing_email 1" in out
+    assert "429 answers         0" in out
     assert (
         "John Doe <john.doe@example.com>, custom fields {'cf_alternate_number': '98765432'}" in out
     )
@@ -151,8 +158,8 @@ def test_help_lists_only_the_commands_that_exist() -> None:
     assert "demo" in done.stdout
     assert "simulate" in done.stdout
     assert "run" in done.stdout
-    for later in ("check", "dlq"):
-        assert later not in done.stdout
+    assert "check" in done.stdout
+    assert "dlq" in done.stdout
 
 
 def test_simulate_help_lists_its_options() -> None:

@@ -57,3 +57,23 @@ def test_retries_exhausted_without_an_answer_has_an_empty_status() -> None:
     assert header(headers, "error") == "no answer within 30s"
     assert header(headers, "attempts") == "40"
     assert header(headers, "nothing") is None
+
+
+def test_a_replayed_event_that_fails_again_keeps_its_replay_count_only() -> None:
+    replayed = Source(
+        topic="segment-events",
+        partition=0,
+        offset=12,
+        key=b"u1",
+        value=b"{}",
+        headers=[("trace", b"t-1"), ("fsd-reason", b"stale"), ("fsd-replay-count", b"2")],
+    )
+    error = TranslationError(Reason.MISSING_EMAIL, "identify has no email")
+    again = letter_headers(replayed, Reason.MISSING_EMAIL, error, attempts=0, at=AT)
+    assert header(again, "replay-count") == "2"
+    assert header(again, "reason") == "missing_email"
+    names = [k for k, _ in again]
+    assert names.count("fsd-replay-count") == 1
+    assert names.count("fsd-reason") == 1
+    first = letter_headers(SOURCE, Reason.MISSING_EMAIL, error, attempts=0, at=AT)
+    assert header(first, "replay-count") is None
