@@ -98,6 +98,7 @@ async def engine(broker: Broker, base: str, count: int) -> float:
             "FRESHSALES_BASE_URL": base,
             "FRESHSALES_API_KEY": API_KEY,
             "MAX_IN_FLIGHT": str(CONCURRENCY),
+            "HTTP_PORT": "0",
             # Engine headroom: unpaced (the simulator enforces no quota either).
             "FRESHSALES_RATE_LIMIT_PER_MINUTE": "1000000000",
             "FRESHSALES_RATE_LIMIT_PER_HOUR": "1000000000",

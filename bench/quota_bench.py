@@ -85,6 +85,7 @@ async def run_service(
             "FRESHSALES_RATE_LIMIT_PER_MINUTE": "1000000000",
             "FRESHSALES_RATE_LIMIT_PER_HOUR": "1000000000",
             "KAFKA_LEDGER_TOPIC": ledger,
+            "HTTP_PORT": "0",
             **env,
         }
     )

@@ -26,6 +26,7 @@ def run_service() -> int:
         settings.log_level,
         settings.log_format,
         secrets=[settings.freshsales_api_key.reveal(), password.reveal() if password else ""],
+        hash_emails=settings.log_hash_emails,
     )
     return asyncio.run(_serve(settings))
 

@@ -25,6 +25,7 @@ from consumer.chain import Caller, Chain, advance
 from consumer.deadletter import Headers, Source, letter_headers
 from consumer.dedupe import SeenMessages
 from consumer.identities import IdentityCache
+from consumer.latency import Latency
 from consumer.logs import get_logger
 from consumer.offsets import PartitionOffsets
 from consumer.policy import DeadLetter, Retry, RetryPolicy, Stop, decide
@@ -76,6 +77,8 @@ class Stats:
     """Counters the demo prints and the metrics module exports."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
+    by_type: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(event type, outcome) → events; the type is "invalid" when the event has none."""
     dead_letters: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     calls_saved: int = 0
@@ -83,6 +86,7 @@ class Stats:
     unchanged: int = 0
     """Upserts skipped because the same write was delivered recently."""
     retries: int = 0
+    latency: Latency = field(default_factory=Latency)
 
     @property
     def finished(self) -> int:
@@ -198,6 +202,11 @@ class Deliverer:
                 fields: dict[str, object] = {"attempt": attempt, "calls": chain.calls}
                 if chain.unchanged:
                     fields["unchanged"] = chain.unchanged
+                # Why a trait did not reach Freshsales: the first question when a field is empty.
+                if translation.ignored:
+                    fields["ignored"] = list(translation.ignored)
+                if translation.notices:
+                    fields["notices"] = [f"{n.code}:{n.field}" for n in translation.notices]
                 self._finish(work, "delivered", **fields)
                 return
 
@@ -262,7 +271,11 @@ class Deliverer:
     def _finish_one(self, work: Work, outcome: str, **fields: object) -> None:
         work.tracker.finished(work.source.offset)
         self._progress.set()
-        self.stats.outcomes[outcome] += 1
+        stats = self.stats
+        stats.outcomes[outcome] += 1
+        kind = work.translation.type if work.translation else "invalid"
+        stats.by_type[kind, outcome] += 1
+        stats.latency.observe(time.monotonic() - work.fetched_at)
         self._log(work, outcome, **fields)
 
     def _log(self, work: Work, event: str, **fields: object) -> None:

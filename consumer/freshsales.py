@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 # Paths come from translations (ids from earlier answers); anything else must not reach the wire.
 _SAFE_PATH: Final = re.compile(r"[a-z_]+(?:/[A-Za-z0-9_]+)*\Z")
 _KEY_CHARS: Final = re.compile(r"[\x21-\x7e]+\Z")
+_ID: Final = re.compile(r"/\d+(?=/|\Z)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,8 @@ class FreshsalesClient:
         # aiohttp's pool is not fair: a task that releases a connection and asks again at once
         # gets it back, so a few users would hold every connection. The semaphore queues in order.
         self._slots = asyncio.Semaphore(options.pool_size)
+        self.answers: Counter[tuple[str, str]] = Counter()
+        """(endpoint with ids as {id}, status or "none") → calls: for the metrics."""
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -166,6 +170,7 @@ class FreshsalesClient:
         except aiohttp.ClientError as exc:
             raise TransientError(_describe(exc), endpoint=endpoint) from exc
         finally:
+            self.answers[_ID.sub("/{id}", endpoint), str(status or "none")] += 1
             # Every call counts against the quota, answered or not: the server may have seen it.
             if self._meter is not None:
                 self._meter.release(

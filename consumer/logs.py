@@ -7,7 +7,9 @@ key or an Authorization header, whatever a caller passed in.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import sys
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any, TextIO
@@ -16,6 +18,7 @@ import orjson
 import structlog
 
 _SECRET_KEYS = frozenset({"api_key", "authorization", "password", "token", "headers"})
+_EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def configure(
@@ -23,10 +26,14 @@ def configure(
     fmt: str = "json",
     stream: TextIO | None = None,
     secrets: Sequence[str] = (),
+    *,
+    hash_emails: bool = False,
 ) -> None:
-    """Configure once at start-up. ``secrets`` are scrubbed from every value of every line."""
+    """Configure once at start-up. ``secrets`` are scrubbed from every value of every line;
+    with ``hash_emails`` every email address becomes ``email:<12 hex of its sha256>`` (of the
+    lower-cased address, so an operator can still find one person's lines)."""
     out = stream or sys.stdout
-    scrub = _Scrubber(tuple(s for s in secrets if len(s) >= 4))
+    scrub = _Scrubber(tuple(s for s in secrets if len(s) >= 4), hash_emails)
     renderer: Any
     if fmt == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=False)
@@ -53,9 +60,14 @@ def _dumps(value: Mapping[str, Any], **_: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+def email_digest(address: str) -> str:
+    return "email:" + hashlib.sha256(address.lower().encode()).hexdigest()[:12]
+
+
 class _Scrubber:
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: tuple[str, ...], hash_emails: bool = False) -> None:
         self._secrets = secrets
+        self._hash_emails = hash_emails
 
     def __call__(
         self, _: object, __: str, event: MutableMapping[str, Any]
@@ -63,10 +75,12 @@ class _Scrubber:
         for key, value in event.items():
             if key.lower() in _SECRET_KEYS:
                 event[key] = "[redacted]"
-            elif self._secrets and isinstance(value, str):
+            elif isinstance(value, str):
                 for secret in self._secrets:
                     if secret in value:
                         event[key] = value = value.replace(secret, "[redacted]")
+                if self._hash_emails and "@" in value:
+                    event[key] = _EMAIL.sub(lambda m: email_digest(m.group()), value)
         return event
 
 

@@ -90,7 +90,9 @@ class ServiceCollector(Collector):
         yield _latency(stats)
         ready, _ = service.ready()
         yield _gauge("ready", "1 when /readyz answers 200", 1 if ready else 0)
-        yield _gauge("circuit_open", "1 while the circuit breaker holds calls", service.circuit_open())
+        yield _gauge(
+            "circuit_open", "1 while the circuit breaker holds calls", service.circuit_open()
+        )
 
 
 def registry_for(service: Observed) -> CollectorRegistry:
@@ -175,6 +177,5 @@ def _latency(stats: Stats) -> Metric:
         PREFIX + "delivery_latency_seconds", "fetch to finish, per finished event"
     )
     latency = stats.latency
-    buckets = [(repr(bound), count) for bound, count in latency.cumulative()]
-    histogram.add_metric([], buckets=buckets, sum_value=latency.total_s)
+    histogram.add_metric([], buckets=latency.cumulative(), sum_value=latency.total_s)
     return histogram

@@ -30,9 +30,11 @@ class PartitionOffsets:
     # fetched, unfinished or finished out of order → finished?; in fetch (= offset) order
     _pending: OrderedDict[int, bool] = field(default_factory=OrderedDict, repr=False)
     _done_out_of_order: int = field(default=0, repr=False)
+    _since: dict[int, float] = field(default_factory=dict, repr=False)
 
-    def fetched(self, offset: int) -> None:
-        """A record was taken for delivery. Offsets must arrive in increasing order."""
+    def fetched(self, offset: int, at: float = 0.0) -> None:
+        """A record was taken for delivery at time ``at``. Offsets must arrive in increasing
+        order."""
         last = next(reversed(self._pending)) if self._pending else self.position - 1
         if offset <= last:
             raise ValueError(f"offset {offset} fetched after {last}: fetch order must increase")
@@ -40,6 +42,7 @@ class PartitionOffsets:
             # Nothing pending below it: a gap before it is finished by definition.
             self.position = offset
         self._pending[offset] = False
+        self._since[offset] = at
 
     def finished(self, offset: int) -> None:
         """The record at ``offset`` is delivered, dead-lettered or deliberately skipped."""
@@ -47,6 +50,7 @@ class PartitionOffsets:
         if pending.get(offset) is not False:
             return  # finished twice, or not fetched in this assignment (revoked meanwhile)
         pending[offset] = True
+        self._since.pop(offset, None)
         self._done_out_of_order += 1
         while pending:
             first, done = next(iter(pending.items()))
@@ -66,6 +70,11 @@ class PartitionOffsets:
     def oldest_pending(self) -> int | None:
         """The lowest unfinished offset: the one holding the commit back."""
         return self.position if self.in_flight else None
+
+    @property
+    def oldest_fetched_at(self) -> float | None:
+        """When the oldest unfinished record was fetched: how long the commit has been held."""
+        return self._since.get(self.position) if self.in_flight else None
 
     def to_commit(self) -> int | None:
         """The position to commit now, or None when Kafka already has it."""

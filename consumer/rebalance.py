@@ -15,7 +15,7 @@ from consumer.offsets import Offsets
 
 if TYPE_CHECKING:
     from consumer.delivery import Work
-    from consumer.service import Health
+    from consumer.keeper import Health
 
 log = get_logger("consumer.rebalance")
 

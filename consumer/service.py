@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from consumer.account import Account, Wanted, read_account
 from consumer.breaker import Breaker
 from consumer.budget import Budget
 from consumer.coalesce import Coalescer
@@ -27,21 +26,18 @@ from consumer.freshsales import ClientOptions, FreshsalesClient
 from consumer.identities import IdentityCache
 from consumer.intake import work_from
 from consumer.kafka_config import connection, consumer_config, producer_config
+from consumer.keeper import AccountKeeper, Health
 from consumer.ledger import Ledger
 from consumer.logs import get_logger
 from consumer.offsets import Offsets
+from consumer.ops_server import OpsServer
 from consumer.policy import RetryPolicy
-from consumer.quota import QuotaConfig
+from consumer.quota import QuotaConfig, drain_eta_s
 from consumer.rebalance import Rebalance
 from consumer.report import Reporter
 from consumer.settings import Settings
 from consumer.unchanged import UpsertMemory
-from translate import (
-    ConfigurationError,
-    DestinationError,
-    Lookups,
-    Options,
-)
+from translate import Options
 
 log = get_logger("consumer.service")
 # Commits follow progress closely (what is committed is never sent again after a crash) but are
@@ -50,15 +46,8 @@ COMMIT_SPACING_S = 0.01
 RECHECK_INTERVAL_S = 30.0
 REFRESH_INTERVAL_S = 900.0
 FETCH_MAX_RECORDS = 500
-
-
-@dataclass
-class Health:
-    """What /readyz reports and the demo watches."""
-
-    assigned: bool = False
-    auth_ok: bool = False
-    fatal: str | None = None
+# /healthz fails when the fetch loop has not come round for this long (it polls every 0.1 s).
+STALLED_AFTER_S = 60.0
 
 
 class Service:
@@ -70,17 +59,20 @@ class Service:
         refresh_interval_s: float = REFRESH_INTERVAL_S,
     ) -> None:
         self.settings = settings
-        self.health = Health()
+        self.account = AccountKeeper(
+            settings, recheck_interval_s=recheck_interval_s, refresh_interval_s=refresh_interval_s
+        )
+        self.health: Health = self.account.health
         self.offsets: Offsets[TopicPartition] = Offsets()
-        self._recheck_interval_s = recheck_interval_s
-        self._refresh_interval_s = refresh_interval_s
-        self._lookups: Lookups = {}
-        self._options = Options()
-        self._ready = asyncio.Event()
         self._progress = asyncio.Event()
         self._deliverer: Deliverer | None = None
+        self._breaker = Breaker()
+        self._client: FreshsalesClient | None = None
         self._paused = False
-        self._background: set[asyncio.Task[None]] = set()
+        self._last_poll: float | None = None
+        self._stopping = False
+        self.ops_port: int | None = None
+        """The port /metrics, /healthz and /readyz answer on, once started."""
         self.budget = Budget(
             QuotaConfig(
                 per_minute=settings.rate_limit_per_minute,
@@ -110,20 +102,69 @@ class Service:
             total = (total or 0) + max(0, end - self.offsets[tp].position)
         return total
 
+    def drain_eta_s(self) -> float | None:
+        backlog = self.backlog()
+        if backlog is None:
+            return None
+        stats = self.stats
+        per_event = stats.calls / stats.finished if stats.finished else 1.0
+        return drain_eta_s(backlog, per_event, self.budget.calls_per_hour())
+
+    def alive(self) -> tuple[bool, str]:
+        """/healthz: the event loop answers (or this would not run) and the fetch loop turns."""
+        if self._last_poll is None:
+            return True, "starting"
+        stalled = time.monotonic() - self._last_poll
+        if stalled > STALLED_AFTER_S and not self._stopping:
+            return False, f"the fetch loop has not run for {stalled:.0f}s"
+        return True, "ok"
+
+    def ready(self) -> tuple[bool, str]:
+        """/readyz: worth sending traffic to — consuming, the key accepted, Freshsales healthy."""
+        health = self.health
+        if self._stopping:
+            return False, "stopping"
+        if health.fatal:
+            return False, f"stopped: {health.fatal}"
+        if not health.auth_ok:
+            return False, "the Freshsales account has not been read yet"
+        if not health.assigned:
+            return False, "no partitions assigned"
+        if self._breaker.is_open():
+            return False, "circuit open: most recent Freshsales calls failed"
+        return True, "ok"
+
+    def circuit_open(self) -> bool:
+        return self._breaker.is_open()
+
+    def calls_by_endpoint(self) -> dict[tuple[str, str], int]:
+        return dict(self._client.answers) if self._client else {}
+
+    def buffered(self) -> int:
+        return self.dispatcher.buffered if self.dispatcher else 0
+
     async def run(self, stop: asyncio.Event) -> int:
-        """Serve until ``stop`` is set; the exit status (0 clean, 1 crashed)."""
+        """Serve until ``stop`` is set; the exit status (0 clean, 1 crashed). Raises
+        ConfigurationError (before consuming anything) for a setting that cannot work."""
+        ops = OpsServer(self, self.settings.http_port)
+        self.ops_port = await ops.start()
+        try:
+            return await self._run(stop)
+        finally:
+            self._stopping = True
+            await ops.stop()
+
+    async def _run(self, stop: asyncio.Event) -> int:
         s = self.settings
-        client = FreshsalesClient(
+        client = self._client = FreshsalesClient(
             s.api_base,
             s.freshsales_api_key.reveal(),
             ClientOptions(pool_size=s.max_in_flight, timeout_s=float(s.http_timeout_seconds)),
             meter=self.budget,
         )
         async with client:
-            account = await self._read_account(client, stop)
-            if account is None:
+            if not await self.account.read(client, stop):
                 return 0
-            self._use(account)
             producer = AIOKafkaProducer(**producer_config(s))
             consumer = self.consumer = AIOKafkaConsumer(**consumer_config(s))
             await producer.start()
@@ -146,17 +187,18 @@ class Service:
         stop: asyncio.Event,
     ) -> int:
         s = self.settings
-        self._ready.set()
+        account = self.account
+        breaker = self._breaker
         deliverer = self._deliverer = Deliverer(
             client,
             letter_sender(producer.send_and_wait),
             dlq_topic=s.dlq_topic,
-            lookups=lambda: self._lookups,
+            lookups=lambda: account.lookups,
             people=IdentityCache(),
             policy=RetryPolicy(window_s=float(s.retry_max_seconds)),
-            breaker=(breaker := Breaker()),
-            on_fatal=lambda error: self._enter_fatal(error, client),
-            ready=self._ready,
+            breaker=breaker,
+            on_fatal=lambda error: account.refused(error, client),
+            ready=account.delivering,
             progress=self._progress,
             upserts=UpsertMemory(float(s.unchanged_window_seconds)),
             seen=ledger.seen,
@@ -164,17 +206,18 @@ class Service:
             prepare=(lambda work: coalesce(work)) if s.coalesce_identifies else None,
         )
         dispatcher = self.dispatcher = KeyedDispatcher(deliverer.handle)
-        coalesce = Coalescer(dispatcher, lambda: self._options)
+        coalesce = Coalescer(dispatcher, lambda: account.options)
         rebalance = Rebalance(consumer, self.offsets, dispatcher, self.health, grace_s=10.0)
         consumer.subscribe([s.kafka_topic], listener=rebalance)
         await consumer.start()
         status = 0
         committer = asyncio.create_task(self._committer(consumer))
-        refresher = asyncio.create_task(self._refresh(client))
+        refresher = asyncio.create_task(account.refresh(client))
         reporter = Reporter(self, interval_s=float(s.quota_log_seconds))
         reporting = asyncio.create_task(reporter.run())
         try:
             while not stop.is_set():
+                self._last_poll = time.monotonic()
                 if dispatcher.crashed is not None:
                     log.error("delivery_crashed", error=repr(dispatcher.crashed))
                     status = 1
@@ -183,7 +226,7 @@ class Service:
                 room = max(1, min(FETCH_MAX_RECORDS, s.max_buffered - dispatcher.buffered))
                 batches = await consumer.getmany(timeout_ms=100, max_records=room)
                 for tp, records in batches.items():
-                    self._submit(tp, records, consumer, dispatcher, self._options)
+                    self._submit(tp, records, consumer, dispatcher, account.options)
         finally:
             refresher.cancel()
             reporting.cancel()
@@ -204,9 +247,10 @@ class Service:
                 return  # fetched just before a revoke: the next owner reads it again
             self.offsets.assign(tp, records[0].offset)
         tracker = self.offsets[tp]
+        now = time.monotonic()
         for record in records:
             try:
-                tracker.fetched(record.offset)
+                tracker.fetched(record.offset, now)
             except ValueError:
                 continue  # fetched again (a reset position): the first copy is already tracked
             work = work_from(record, tracker, options)
@@ -216,7 +260,7 @@ class Service:
         limit = self.settings.max_buffered
         # An open breaker holds fetching while there is work to probe with; with none buffered,
         # the next event fetched becomes the probe.
-        hold = not self._ready.is_set() or (breaker.is_open() and buffered > 0)
+        hold = not self.account.delivering.is_set() or (breaker.is_open() and buffered > 0)
         pause = hold or buffered >= limit or (self._paused and buffered > limit // 2)
         partitions = consumer.assignment()
         if pause and partitions:
@@ -266,88 +310,3 @@ class Service:
         await self.commit(consumer)
         await consumer.stop()
         log.info("stopped", **dict(self.stats.outcomes))
-
-    def _use(self, account: Account) -> None:
-        """Account settings and catalog for everything translated or delivered from now on."""
-        s = self.settings
-        self._lookups = account.lookups
-        self._options = Options(
-            flavor=s.freshsales_flavor,
-            catalog=account.catalog,
-            track_activity_type=s.track_activity_type,
-            page_activity_type=s.page_activity_type,
-            lead_stage=s.lead_stage,
-            stage_map=dict(s.stage_map),
-            deliver_pages=s.page_events == "deliver",
-        )
-
-    def _wanted(self) -> Wanted:
-        s = self.settings
-        return Wanted(
-            flavor=s.freshsales_flavor,
-            activity_types=(s.track_activity_type, s.page_activity_type),
-            stages=(s.lead_stage, *s.stage_map.values()),
-            default_owner_id=s.default_owner_id,
-        )
-
-    async def _refresh(self, client: FreshsalesClient) -> None:
-        """Re-read the account now and then: new custom fields, renamed stages, new owners."""
-        while True:
-            await asyncio.sleep(self._refresh_interval_s)
-            try:
-                account = await read_account(client, self._wanted())
-            except DestinationError as error:
-                log.warning("account_refresh_failed", error=str(error), keeping="previous")
-                continue
-            self._use(account)
-            log.info("account_refreshed", calls=account.calls, lookups=len(account.lookups))
-
-    async def _read_account(self, client: FreshsalesClient, stop: asyncio.Event) -> Account | None:
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                account = await read_account(client, self._wanted())
-            except ConfigurationError:
-                raise
-            except DestinationError as error:
-                self.health.auth_ok = False
-                self.health.fatal = str(error) if error.fatal else None
-                log.error("account_unreadable", error=str(error), retry_in_s=delay)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await stop.wait()
-                delay = min(delay * 2, self._recheck_interval_s)
-                continue
-            self.health.auth_ok, self.health.fatal = True, None
-            for problem in account.catalog_problems:
-                log.warning("field_catalog_unavailable", problem=problem)
-            log.info("account_read", calls=account.calls, lookups=len(account.lookups))
-            return account
-        return None
-
-    def _enter_fatal(self, error: DestinationError, client: FreshsalesClient) -> None:
-        if not self._ready.is_set():
-            return
-        self._ready.clear()
-        self.health.auth_ok = False
-        self.health.fatal = str(error)
-        log.error(
-            "delivery_stopped",
-            error=str(error),
-            hint="fix FRESHSALES_API_KEY or its permissions; nothing is dead-lettered meanwhile",
-        )
-        task = asyncio.get_running_loop().create_task(self._recheck(client))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _recheck(self, client: FreshsalesClient) -> None:
-        while not self._ready.is_set():
-            await asyncio.sleep(self._recheck_interval_s)
-            try:
-                await client.call("GET", "selector/owners")
-            except DestinationError as error:
-                log.info("key_still_refused", error=str(error))
-                continue
-            self.health.auth_ok, self.health.fatal = True, None
-            log.info("delivery_resumed")
-            self._ready.set()

@@ -194,7 +194,7 @@ class Settings:
         "KAFKA_LEDGER_TOPIC", _text, "", "delivered activities' ledger (default: <group>.delivered)"
     )
     quota_log_seconds: int = _spec(
-        "QUOTA_LOG_SECONDS", _int(0), 60, "interval of the quota log line (0: never)"
+        "QUOTA_LOG_SECONDS", _int(0), 60, "interval of the quota log line (0: at shutdown only)"
     )
     track_activity_type: str = _spec(
         "FRESHSALES_TRACK_ACTIVITY_TYPE", _text, "Segment Event", "sales activity type for track"
@@ -225,11 +225,16 @@ class Settings:
         "RETRY_MAX_SECONDS", _int(1), 4 * 3600, "transient failures before dead-lettering"
     )
     http_timeout_seconds: int = _spec("FRESHSALES_TIMEOUT_SECONDS", _int(1), 30, "per-call timeout")
-    http_port: int = _spec("HTTP_PORT", _int(0, 65535), 8080, "health and metrics port")
+    http_port: int = _spec(
+        "HTTP_PORT", _int(0, 65535), 8080, "health and metrics port (0: any free)"
+    )
     log_level: str = _spec(
         "LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "log level"
     )
     log_format: str = _spec("LOG_FORMAT", _choice("json", "console"), "json", "json or console")
+    log_hash_emails: bool = _spec(
+        "LOG_HASH_EMAILS", _flag, False, "email addresses in logs as email:<sha256 prefix>"
+    )
 
     @property
     def dlq_topic(self) -> str:

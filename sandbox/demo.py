@@ -71,6 +71,7 @@ async def _demo(broker: Broker, out: IO[str]) -> int:
                 "FRESHSALES_API_KEY": API_KEY,
                 "FRESHSALES_STAGE_MAP": "Order Completed=Customer",
                 "SHUTDOWN_GRACE_SECONDS": "5",
+                "HTTP_PORT": "0",
             }
         )
         service = Service(settings)

@@ -28,6 +28,7 @@ def settings_for(
         "FRESHSALES_FLAVOR": flavor,
         "FRESHSALES_API_KEY": API_KEY,
         "SHUTDOWN_GRACE_SECONDS": "5",
+        "HTTP_PORT": "0",  # a free port each: tests run services side by side
         # Engine tests run unpaced; quota tests set the real limits themselves.
         "FRESHSALES_RATE_LIMIT_PER_MINUTE": "1000000",
         "FRESHSALES_RATE_LIMIT_PER_HOUR": "1000000",

@@ -27,6 +27,7 @@ def environment(topic: KafkaTopic, served: RunningSimulator, **extra: str) -> di
         "FRESHSALES_BASE_URL": served.base_url(),
         "FRESHSALES_API_KEY": API_KEY,
         "LOG_LEVEL": "warning",
+        "HTTP_PORT": "0",
         "FRESHSALES_RATE_LIMIT_PER_MINUTE": "1000000",
         "FRESHSALES_RATE_LIMIT_PER_HOUR": "1000000",
         # Every version must leave a trace in the simulator to prove that none was lost;

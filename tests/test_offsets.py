@@ -116,3 +116,16 @@ def test_any_finishing_order_commits_exactly_the_finished_prefix(seed: int) -> N
         expected = unfinished[0] if unfinished else offsets[-1] + 1
         assert tracker.position == expected
         assert tracker.in_flight == len(unfinished)
+
+
+def test_the_oldest_unfinished_record_says_when_it_was_fetched() -> None:
+    tracker = PartitionOffsets(0)
+    seen = [tracker.oldest_fetched_at]
+    tracker.fetched(0, at=10.0)
+    tracker.fetched(1, at=11.0)
+    seen.append(tracker.oldest_fetched_at)
+    tracker.finished(1)
+    seen.append(tracker.oldest_fetched_at)
+    tracker.finished(0)
+    seen.append(tracker.oldest_fetched_at)
+    assert seen == [None, 10.0, 10.0, None]
