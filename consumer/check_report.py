@@ -16,6 +16,8 @@ from typing import Final
 
 import orjson
 
+from consumer.arguments import number, whole
+
 DEFAULT_TIMEOUT_S: Final = 10.0
 DEFAULT_SAMPLE: Final = 200
 
@@ -110,26 +112,6 @@ it does not apply). Exit status: 0 when nothing failed (warnings allowed), 1 whe
 failed, 2 for bad usage. Freshsales calls are counted and printed: at most 6 per run."""
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 300:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 300, got {text}")
-    return value
-
-
-def _events(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= 100_000:
-        raise argparse.ArgumentTypeError(f"must be within 0..100000, got {text}")
-    return value
-
-
 def add_check_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = commands.add_parser(
         "check",
@@ -143,14 +125,14 @@ def add_check_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     check.add_argument("--json", action="store_true", help="print one JSON document, not a table")
     check.add_argument(
         "--timeout",
-        type=_seconds,
+        type=number(0.0, 300.0, above=True),
         default=DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
         help="limit of each check, e.g. reaching the broker (default: %(default)s)",
     )
     check.add_argument(
         "--sample",
-        type=_events,
+        type=whole(0, 100_000),
         default=DEFAULT_SAMPLE,
         metavar="N",
         help="recent source events read (never committed) to find custom traits that would be"

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 
 from consumer import __version__
+from consumer.arguments import moment, number, whole
 from consumer.check_report import add_check_command
 from consumer.replay_cli import add_dlq_parser
 from translate import CatalogError, FieldCatalog, Flavor, Options
@@ -33,48 +34,15 @@ def _stage(text: str) -> tuple[str, str]:
     return event.strip(), stage.strip()
 
 
-def _moment(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be within 0..1, got {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+_count = whole(0)
+_share = number(0.0, 1.0)
+_millis = number(0.0)
 
 
 def _port(text: str) -> int:
     value = _count(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
-    return value
-
-
-def _millis(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 
@@ -140,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument(
         "--fallback-time",
-        type=_moment,
+        type=moment,
         metavar="ISO",
         help="time for track/page events without a timestamp (default: now)",
     )

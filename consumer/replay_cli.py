@@ -10,12 +10,12 @@ import argparse
 import asyncio
 import signal
 import sys
-from datetime import datetime
 from typing import TextIO
 
 import orjson
 
-from consumer.replay_filter import Filters, Listed, Summary, parse_moment
+from consumer.arguments import moment, whole
+from consumer.replay_filter import Filters, Listed, Summary
 from consumer.settings import Settings
 from translate import ConfigurationError, Reason
 
@@ -59,23 +59,6 @@ More, including what a replay does to per-user order: docs/operations.md, "Repla
 letters"."""
 
 
-def _moment(text: str) -> datetime:
-    try:
-        return parse_moment(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-
-
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
 def add_dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dlq = commands.add_parser(
         "dlq",
@@ -101,17 +84,17 @@ def add_dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     rp.add_argument(
         "--since",
-        type=_moment,
+        type=moment,
         metavar="ISO",
         help="dead-lettered at or after this time (UTC if no offset)",
     )
     rp.add_argument(
         "--until",
-        type=_moment,
+        type=moment,
         metavar="ISO",
         help="dead-lettered before this time (UTC if no offset)",
     )
-    rp.add_argument("--limit", type=_limit, metavar="N", help="replay at most N letters")
+    rp.add_argument("--limit", type=whole(1), metavar="N", help="replay at most N letters")
     rp.add_argument(
         "--dry-run", action="store_true", help="publish nothing; list what would be replayed"
     )

@@ -74,6 +74,7 @@ async def test_paced_to_the_quota_a_run_longer_than_a_window_sees_no_429(
             stats = run.service.stats
             state = run.service.budget.state()
     answered = [r for r in simulator.requests if r.status is not None]
+    print(f"paced: {len(answered)} calls at {per_minute}/minute took {took:.1f}s")
     assert [r.status for r in answered if r.status == 429] == []
     assert len(answered) == calls
     assert stats.outcomes["delivered"] == len(events)
@@ -104,6 +105,7 @@ async def test_when_the_account_allows_less_than_configured_a_handful_of_429s_an
             stats = run.service.stats
             state = run.service.budget.state()
     refused = [r for r in simulator.requests if r.status == 429]
+    print(f"over-configured: {len(refused)} 429s, rate factor now {state.factor:.1f}")
     assert stats.outcomes["delivered"] == len(events)
     assert not stats.dead_letters
     assert 1 <= len(refused) <= 5  # the calls in flight when the limit was hit, at most
