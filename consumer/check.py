@@ -23,7 +23,7 @@ from typing import Final
 from aiokafka.errors import KafkaError
 
 from consumer import check_account as judge
-from consumer.check_kafka import DLQ, KAFKA, SOURCE, kafka_checks, recent_values
+from consumer.check_kafka import DLQ, KAFKA, LEDGER, SOURCE, kafka_checks, recent_values
 from consumer.check_report import Report, Result, Status, output, problems_of, skipped
 from consumer.freshsales import ClientOptions, FreshsalesClient
 from consumer.settings import Settings
@@ -59,7 +59,7 @@ async def run_checks(env: Mapping[str, str] | None, *, timeout_s: float, sample:
         rows = [
             Result("configuration", Status.FAIL, "; ".join(problems_of(str(exc)))),
             *skipped(
-                (KAFKA, SOURCE, DLQ, *FRESHSALES_ROWS, judge.CUSTOM_TRAITS),
+                (KAFKA, SOURCE, DLQ, LEDGER, *FRESHSALES_ROWS, judge.CUSTOM_TRAITS),
                 "not checked: the configuration is invalid",
             ),
         ]

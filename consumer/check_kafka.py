@@ -26,6 +26,7 @@ from consumer.settings import Settings
 KAFKA: Final = "kafka"
 SOURCE: Final = "source topic"
 DLQ: Final = "dead-letter topic"
+LEDGER: Final = "ledger topic"
 AUTO_CREATE: Final = "auto.create.topics.enable"
 
 
@@ -60,13 +61,14 @@ async def kafka_checks(s: Settings, timeout_s: float) -> KafkaFacts:
             dlq = topics.get(s.dlq_topic)
             auto = None if dlq is not None else await _auto_create(admin, brokers, timeout_s)
             facts.results.append(dlq_result(s.dlq_topic, dlq, auto))
+            facts.results.append(ledger_result(s, topics.get(s.ledger_topic)))
             return facts
     finally:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(timeout_s):
                 await admin.close()
     facts.results.append(Result(KAFKA, Status.FAIL, failure))
-    facts.results += skipped((SOURCE, DLQ), "not checked: Kafka is unreachable")
+    facts.results += skipped((SOURCE, DLQ, LEDGER), "not checked: Kafka is unreachable")
     return facts
 
 
@@ -105,6 +107,24 @@ def dlq_result(name: str, topic: Mapping[str, Any] | None, auto_create: bool | N
         Status.FAIL,
         f"{name!r} does not exist and the broker {why} topics ({AUTO_CREATE}): dead letters"
         " would be retried forever and hold back commits; create it (KAFKA_DLQ_TOPIC)",
+    )
+
+
+def ledger_result(s: Settings, topic: Mapping[str, Any] | None) -> Result:
+    """The delivered-activity ledger only warns when missing: the service creates it at start,
+    and without it nothing is lost, only de-duplication across restarts."""
+    name = s.ledger_topic
+    if s.dedupe_window_seconds == 0:
+        return Result(LEDGER, Status.SKIP, "not used: DEDUPE_WINDOW_SECONDS is 0")
+    if topic is not None:
+        partitions = len(topic.get("partitions") or [])
+        return Result(LEDGER, Status.OK, f"{name!r}: {partitions} partition(s)")
+    return Result(
+        LEDGER,
+        Status.WARN,
+        f"{name!r} does not exist; the service creates it at start, which needs the"
+        " CreateTopics permission — without it, track/page delivered just before a restart may"
+        " be sent again (KAFKA_LEDGER_TOPIC)",
     )
 
 

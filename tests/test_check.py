@@ -16,8 +16,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer.check import run_checks
 from consumer.check_account import custom_fields
-from consumer.check_kafka import dlq_result
+from consumer.check_kafka import dlq_result, ledger_result
 from consumer.check_report import Report, Result, Status, render_table
+from consumer.settings import Settings
 from sandbox.simulator import RunningSimulator, Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics
 from tests.kafka_support import KafkaTopic
@@ -35,8 +36,10 @@ async def served() -> AsyncIterator[RunningSimulator]:
 
 @pytest.fixture
 async def topic(kafka_topic: KafkaTopic) -> AsyncIterator[KafkaTopic]:
-    """The test topic with its dead-letter topic, as a deployment would have them."""
+    """The test topic with its dead-letter and ledger topics, as a deployment would have them
+    (the ledger is deleted by ``kafka_topic`` itself)."""
     await create_topic(kafka_topic.bootstrap_servers, f"{kafka_topic.name}.dlq", 1)
+    await create_topic(kafka_topic.bootstrap_servers, f"{kafka_topic.group_id}.delivered", 1)
     try:
         yield kafka_topic
     finally:
@@ -125,7 +128,7 @@ async def test_the_command_prints_a_table_or_one_json_document_and_exits_0(
     header, *lines = out.splitlines()
     assert header.split() == ["check", "status", "detail"]
     assert any(line.split()[:3] == ["freshsales", "key", "ok"] for line in lines)
-    assert "OK: 10 ok, 0 warn, 0 fail, 0 skip; 6 Freshsales API calls" in out
+    assert "OK: 11 ok, 0 warn, 0 fail, 0 skip; 6 Freshsales API calls" in out
     status, out, err = await run_cli("--json", env=env)
     assert status == 0, out + err
     document = json.loads(out)
@@ -371,4 +374,18 @@ def test_the_table_aligns_columns_and_the_verdict_ignores_skips() -> None:
         "\n"
         "WARN: 1 ok, 1 warn, 0 fail, 1 skip; 1 Freshsales API call (they count against the"
         " account's hourly quota); 1.0 s\n"
+    )
+
+
+def test_a_missing_ledger_topic_warns_and_an_unused_one_is_skipped() -> None:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "k:9092", "FRESHSALES_API_KEY": "k", "FRESHSALES_DOMAIN": "a"}
+    missing = ledger_result(Settings.from_env(env), None)
+    assert missing.status is Status.WARN
+    assert "'freshsales-destination.delivered' does not exist" in missing.detail
+    off = ledger_result(Settings.from_env({**env, "DEDUPE_WINDOW_SECONDS": "0"}), None)
+    assert off.status is Status.SKIP
+    found = ledger_result(Settings.from_env(env), {"partitions": [{"partition": 0}]})
+    assert (found.status, found.detail) == (
+        Status.OK,
+        "'freshsales-destination.delivered': 1 partition(s)",
     )
