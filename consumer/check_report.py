@@ -104,8 +104,9 @@ def render_json(report: Report) -> bytes:
 _EPILOG = """\
 Checks, in order: configuration, kafka (connect, metadata), source topic (exists, partitions),
 dead-letter topic, ledger topic, freshsales key, activity types, lifecycle stages (Suite),
-default owner, custom fields (the account's, against the field catalog), custom traits (a sample of recent
-source events translated with that catalog). docs/operations.md says what each one means.
+default owner, custom fields (the account's, against the field catalog), custom traits (a sample
+of recent source events translated with that catalog). docs/operations.md says what each one
+means.
 
 Status per check: ok, warn (works, but look), fail, skip (not checked: what it needs failed, or
 it does not apply). Exit status: 0 when nothing failed (warnings allowed), 1 when a check
