@@ -229,3 +229,57 @@ async def test_calls_need_an_open_client(served: RunningSimulator) -> None:
     with pytest.raises(RuntimeError, match="before open"):
         await client.call("GET", "selector/owners")
     await client.close()  # closing a client never opened is harmless
+
+
+class Meter:
+    """Records what the client tells the quota budget."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.released: list[tuple[int | None, float | None, int | None, int | None]] = []
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+
+    def release(
+        self,
+        status: int | None,
+        *,
+        retry_after_s: float | None = None,
+        remaining: int | None = None,
+        total: int | None = None,
+    ) -> None:
+        self.released.append((status, retry_after_s, remaining, total))
+
+
+async def test_every_call_spends_the_quota_and_reports_what_the_answer_said_of_it() -> None:
+    config = SimulatorConfig(api_key=KEY, per_minute=2, per_hour=100, rate_limit_headers=True)
+    meter = Meter()
+    async with (
+        running(Simulator(config)) as served,
+        FreshsalesClient(served.base_url(), KEY, meter=meter) as client,
+    ):
+        await client.call("GET", "selector/owners")
+        await client.call("GET", "selector/owners")
+        with pytest.raises(RateLimited):
+            await client.call("GET", "selector/owners")
+        answers = dict(client.answers)
+    assert meter.acquired == 3
+    (s1, r1, left1, total1), (s2, _, left2, _), (s3, wait, _, _) = meter.released
+    assert (s1, r1, left1, total1) == (200, None, 99, 100)  # the simulator reports the hour
+    assert (s2, left2) == (200, 98)
+    assert s3 == 429
+    assert wait is not None
+    assert 0 < wait <= 60
+    assert answers == {("GET selector/owners", "200"): 2, ("GET selector/owners", "429"): 1}
+
+
+async def test_a_call_that_gets_no_answer_still_counts() -> None:
+    meter = Meter()
+    async with FreshsalesClient(
+        "http://127.0.0.1:9/crm/sales/api", KEY, ClientOptions(connect_timeout_s=1.0), meter=meter
+    ) as client:
+        with pytest.raises(TransientError):
+            await client.call("POST", "contacts/upsert", UPSERT)
+        assert client.answers == {("POST contacts/upsert", "none"): 1}
+    assert meter.released == [(None, None, None, None)]

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from consumer.responses import EXCERPT_CHARS, error_for, error_messages, retry_after_seconds
+from consumer.responses import (
+    EXCERPT_CHARS,
+    error_for,
+    error_messages,
+    quota_headers,
+    retry_after_seconds,
+)
 from translate import (
     AccessDenied,
     FreshsalesError,
@@ -127,3 +133,20 @@ def test_excerpts_are_bounded() -> None:
     assert len(message) == EXCERPT_CHARS
     many = b'{"errors":{"message":[' + b",".join([b'"m"'] * 100) + b"]}}"
     assert len(error_messages(many)) == 20
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-RateLimit-Remaining": "12", "X-RateLimit-Total": "1000"}, (12, 1000)),
+        ({"X-RateLimit-Remaining": " 0 "}, (0, None)),
+        ({"X-RateLimit-Remaining": "-3", "X-RateLimit-Total": "lots"}, (None, None)),
+        ({"X-RateLimit-Remaining": "\uff11\uff12"}, (None, None)),  # fullwidth digits: no count
+        ({"X-RateLimit-Remaining": "9" * 12}, (None, None)),
+        ({}, (None, None)),
+    ],
+)
+def test_the_quota_headers_are_read_when_present_and_sane(
+    headers: dict[str, str], expected: tuple[int | None, int | None]
+) -> None:
+    assert quota_headers(headers) == expected

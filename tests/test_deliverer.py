@@ -1,0 +1,196 @@
+"""One event through the deliverer, with a scripted Freshsales: what is sent, skipped or kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from consumer.breaker import Breaker
+from consumer.chain import Chain, advance
+from consumer.deadletter import Headers, Source
+from consumer.dedupe import SeenMessages
+from consumer.delivery import Deliverer, Work
+from consumer.freshsales import Answer
+from consumer.identities import IdentityCache
+from consumer.offsets import PartitionOffsets
+from consumer.policy import RetryPolicy
+from consumer.unchanged import UpsertMemory
+from translate import (
+    BrokerError,
+    FreshsalesError,
+    LookupKind,
+    Options,
+    RateLimited,
+    RejectedError,
+    decode,
+    translate_event,
+)
+
+LOOKUPS = {
+    (LookupKind.LIFECYCLE_STAGE, "Lead"): 501,
+    (LookupKind.LIFECYCLE_STAGE, "Customer"): 503,
+    (LookupKind.SALES_ACTIVITY_TYPE, "Segment Event"): 701,
+    (LookupKind.DEFAULT_OWNER, ""): 900,
+}
+OPTIONS = Options(stage_map={"Order Completed": "Customer"})
+
+
+class Scripted:
+    """Answers with a record per call; raises the queued errors first, one per call."""
+
+    def __init__(self, *errors: FreshsalesError) -> None:
+        self.errors = list(errors)
+        self.sent: list[tuple[str, str, Any]] = []
+
+    async def call(
+        self, method: str, path: str, body: Mapping[str, object] | None = None
+    ) -> Answer:
+        self.sent.append((method, path, body))
+        if self.errors:
+            raise self.errors.pop(0)
+        envelope = next(k for k in (body or {}) if k != "unique_identifier")
+        return Answer(200, {envelope: {"id": 7, "owner_id": 900}})
+
+
+def work(tracker: PartitionOffsets, offset: int, event: dict[str, Any]) -> Work:
+    tracker.fetched(offset)
+    decoded = decode(orjson.dumps(event))
+    translation = translate_event(decoded, OPTIONS)
+    kept = decoded if translation.type == "identify" else None
+    source = Source("t", 0, offset, None, orjson.dumps(event), ())
+    return Work(source, tracker, "u1", translation, None, event=kept)
+
+
+def identify(**traits: object) -> dict[str, Any]:
+    return {"type": "identify", "userId": "u1", "traits": {"email": "a@x.org", **traits}}
+
+
+def track(message_id: str, name: str = "Signed Up") -> dict[str, Any]:
+    return {
+        "type": "track",
+        "userId": "u1",
+        "event": name,
+        "messageId": message_id,
+        "timestamp": "2026-11-30T10:00:00Z",
+    }
+
+
+class Harness:
+    def __init__(self, caller: Scripted, *, ledger_fails: bool = False) -> None:
+        self.letters: list[tuple[str, bytes | None, Headers]] = []
+        self.ledger: list[str] = []
+        self.breaker = Breaker()
+        ready = asyncio.Event()
+        ready.set()
+
+        async def send_letter(
+            topic: str, key: bytes | None, value: bytes | None, h: Headers
+        ) -> None:
+            self.letters.append((topic, value, h))
+
+        async def record(message_id: str) -> None:
+            if ledger_fails:
+                raise BrokerError("ledger down")
+            self.ledger.append(message_id)
+
+        self.deliverer = Deliverer(
+            caller,
+            send_letter,
+            dlq_topic="t.dlq",
+            lookups=lambda: LOOKUPS,
+            people=IdentityCache(),
+            policy=RetryPolicy(base_s=0.001, cap_s=0.001),
+            breaker=self.breaker,
+            on_fatal=lambda error: None,
+            ready=ready,
+            upserts=UpsertMemory(3600),
+            seen=SeenMessages(3600),
+            record_delivered=record,
+        )
+
+
+async def test_a_delivered_track_is_recorded_and_its_repeat_is_not_sent() -> None:
+    caller = Scripted()
+    harness = Harness(caller)
+    tracker = PartitionOffsets(0)
+    await harness.deliverer.handle(work(tracker, 0, identify()))
+    await harness.deliverer.handle(work(tracker, 1, track("m1")))
+    await harness.deliverer.handle(work(tracker, 2, track("m1")))
+    assert [p for _, p, _ in caller.sent] == ["contacts/upsert", "sales_activities"]
+    assert harness.ledger == ["m1"]
+    stats = harness.deliverer.stats
+    assert (stats.outcomes["delivered"], stats.outcomes["deduplicated"]) == (2, 1)
+    assert stats.by_type["track", "deduplicated"] == 1
+    assert tracker.position == 3  # the duplicate's offset finishes too
+
+
+async def test_a_failed_ledger_write_still_finishes_the_delivered_event() -> None:
+    harness = Harness(Scripted(), ledger_fails=True)
+    tracker = PartitionOffsets(0)
+    await harness.deliverer.handle(work(tracker, 0, identify()))
+    await harness.deliverer.handle(work(tracker, 1, track("m1")))
+    assert harness.deliverer.stats.outcomes["delivered"] == 2
+    assert tracker.position == 2
+
+
+async def test_an_identical_identify_costs_nothing_until_a_stage_change_touches_the_person() -> (
+    None
+):
+    caller = Scripted()
+    harness = Harness(caller)
+    tracker = PartitionOffsets(0)
+    for n, event in enumerate([identify(), identify(), track("m1", "Order Completed"), identify()]):
+        await harness.deliverer.handle(work(tracker, n, event))
+    assert [(m, p) for m, p, _ in caller.sent] == [
+        ("POST", "contacts/upsert"),
+        ("POST", "sales_activities"),
+        ("PUT", "contacts/7"),  # the stage map moved the person…
+        ("POST", "contacts/upsert"),  # …so the same identify goes out again
+    ]
+    assert harness.deliverer.stats.unchanged == 1
+
+
+async def test_a_rejected_merged_identify_is_delivered_apart_so_only_the_culprit_fails() -> None:
+    caller = Scripted(RejectedError("answered 400", status=400))
+    harness = Harness(caller)
+    tracker = PartitionOffsets(0)
+    first, second = work(tracker, 0, identify(title="A")), work(tracker, 1, identify(title="B"))
+    assert first.translation is not None
+    merged_event = {**identify(title="B")}
+    merged = Work(
+        first.source,
+        tracker,
+        "u1",
+        translate_event(merged_event, OPTIONS),
+        None,
+        event=merged_event,
+        absorbed=[second],
+        original=first.translation,
+    )
+    await harness.deliverer.handle(merged)
+    titles = [body["contact"].get("job_title") for _, _, body in caller.sent]
+    assert titles == ["B", "A", "B"]  # merged (refused), then each on its own
+    assert harness.letters == []
+    assert harness.deliverer.stats.outcomes["delivered"] == 2
+    assert tracker.position == 2
+
+
+async def test_429s_do_not_open_the_circuit() -> None:
+    errors = [RateLimited("rate limited (429)", retry_after=0.0) for _ in range(12)]
+    harness = Harness(Scripted(*errors))
+    await harness.deliverer.handle(work(PartitionOffsets(0), 0, identify()))
+    assert harness.deliverer.stats.retries == 12
+    assert not harness.breaker.is_open()
+
+
+async def test_advance_skips_an_unchanged_account_but_still_links_it() -> None:
+    caller = Scripted()
+    upserts = UpsertMemory(3600)
+    event = translate_event(identify(company={"name": "Acme"}), OPTIONS)
+    for _ in range(2):
+        await advance(Chain(event), caller, LOOKUPS, IdentityCache(), upserts)
+    paths = [p for _, p, _ in caller.sent]
+    assert paths == ["sales_accounts/upsert", "contacts/upsert"]
