@@ -25,6 +25,23 @@ def waited_in_task() -> float:
     return _waited_here.get()
 
 
+# Set by the delivery of an event: true once nobody wants its calls any more (its partition went
+# to another consumer while it queued for the quota). Its place goes to the next caller.
+_abandoned: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
+    "quota_abandoned", default=None
+)
+
+
+def abandon_when(check: Callable[[], bool]) -> None:
+    """Calls made from the current task give up their turn once ``check()`` is true."""
+    _abandoned.set(check)
+
+
+class Abandoned(Exception):
+    """Raised by ``acquire`` instead of sending a call nobody wants: not an error of the call,
+    so it stays outside the project's error tree; the delivery loop stops the event on it."""
+
+
 class Budget:
     def __init__(self, config: QuotaConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.quota = Quota(config)
@@ -47,6 +64,9 @@ class Budget:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(wait):
                             await self._changed.wait()
+                abandoned = _abandoned.get()
+                if abandoned is not None and abandoned():
+                    raise Abandoned
                 self.quota.sent()
                 self.calls += 1
         finally:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from aiokafka.errors import KafkaError
 
 from consumer.breaker import Breaker
-from consumer.budget import waited_in_task
+from consumer.budget import Abandoned, abandon_when, waited_in_task
 from consumer.chain import Caller, Chain, advance
 from consumer.deadletter import Headers, Source, letter_headers
 from consumer.dedupe import SeenMessages
@@ -147,6 +147,7 @@ class Deliverer:
         attempt = 0
         failing_since: float | None = None
         quota_wait_before = 0.0
+        abandon_when(lambda: work.tracker.revoked)
         while True:
             await self._ready.wait()
             if work.tracker.revoked:
@@ -160,6 +161,9 @@ class Deliverer:
             calls_before = chain.calls
             try:
                 await advance(chain, self._caller, self._lookups(), self._people, self._upserts)
+            except Abandoned:
+                self._log(work, "abandoned", attempt=attempt)  # revoked while waiting for quota
+                return
             except DestinationError as error:
                 self.stats.calls += chain.calls - calls_before
                 # A 429 says nothing about Freshsales' health: the quota budget handles it.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from consumer.budget import Budget, waited_in_task
+import pytest
+
+from consumer.budget import Abandoned, Budget, abandon_when, waited_in_task
 from consumer.quota import QuotaConfig
 
 
@@ -62,3 +64,24 @@ async def test_the_servers_remaining_header_is_applied() -> None:
     budget.release(200, remaining=3, total=1000)
     assert budget.state().hour.remaining == 3
     assert budget.calls_per_hour() == 1000
+
+
+async def test_a_caller_whose_work_was_abandoned_gives_up_its_turn_without_a_call() -> None:
+    budget = Budget(QuotaConfig(per_minute=100, per_hour=1000))
+    await budget.acquire()
+    budget.release(429, retry_after_s=0.2)
+    revoked = False
+
+    async def caller() -> None:
+        abandon_when(lambda: revoked)  # as the delivery of an event does
+        await budget.acquire()
+
+    waiting = asyncio.create_task(caller())
+    await asyncio.sleep(0.05)
+    revoked = True  # its partition went to another consumer meanwhile
+    with pytest.raises(Abandoned):
+        await waiting
+    assert budget.calls == 1
+    assert budget.waiting == 0
+    await budget.acquire()  # the next caller is not held up
+    assert budget.calls == 2
