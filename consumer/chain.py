@@ -35,6 +35,9 @@ class Chain:
     """Person look-ups the identity cache answered."""
     unchanged: int = 0
     """Upserts not sent because the same write was delivered recently."""
+    remembered: bool = False
+    """A record came from memory (the identity cache or skip-unchanged), not from an answer:
+    when a later call is refused, that memory may be stale (the record deleted in Freshsales)."""
     records: dict[Step, Mapping[str, object]] = field(default_factory=dict)
 
     @property
@@ -56,6 +59,7 @@ async def advance(
         known = people.get(translation.identity)
         if known is not None:
             chain.records[Step.PERSON] = known
+            chain.remembered = True
     requests = translation.requests
     while chain.next_step < len(requests):
         request = requests[chain.next_step]
@@ -68,6 +72,7 @@ async def advance(
             )
             if record is not None:
                 chain.unchanged += 1
+                chain.remembered = True
             else:
                 chain.calls += 1
                 answer = await caller.call(request.method, path, body)
@@ -82,3 +87,15 @@ async def advance(
                 if request.step is Step.PERSON:
                     people.put(translation.identity, record)
         chain.next_step += 1
+
+
+def forget(chain: Chain, people: IdentityCache, upserts: UpsertMemory | None) -> None:
+    """Drop what memory said about this chain's records, so the next try asks Freshsales."""
+    translation = chain.translation
+    people.forget(translation.identity)
+    if upserts is None:
+        return
+    for request in translation.requests:
+        record = chain.records.get(request.step)
+        if record is not None and "id" in record:
+            upserts.forget_written(f"{request.path.partition('/')[0]}/{record['id']}")

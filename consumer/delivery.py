@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 
 from consumer.breaker import Breaker
 from consumer.budget import Abandoned, abandon_when, waited_in_task
-from consumer.chain import Caller, Chain, advance
+from consumer.chain import Caller, Chain, advance, forget
 from consumer.deadletter import Headers, Source, letter_headers
 from consumer.dedupe import SeenMessages
 from consumer.identities import IdentityCache
@@ -38,6 +38,7 @@ from translate import (
     Outcome,
     RateLimited,
     Reason,
+    Step,
     Translation,
     TranslationError,
 )
@@ -147,6 +148,7 @@ class Deliverer:
         attempt = 0
         failing_since: float | None = None
         quota_wait_before = 0.0
+        refreshed = False
         abandon_when(lambda: work.tracker.revoked)
         while True:
             await self._ready.wait()
@@ -186,6 +188,22 @@ class Deliverer:
                     )
                     await asyncio.sleep(decision.delay_s)
                 elif isinstance(decision, DeadLetter):
+                    if (
+                        not refreshed
+                        and decision.reason is Reason.REJECTED
+                        and chain.remembered
+                        and _finds_person(translation)
+                    ):
+                        # Refused with an id from memory: maybe the record was deleted in
+                        # Freshsales since. Once, start over from fresh answers — only when the
+                        # event itself says who the person is (else forgetting loses them).
+                        refreshed = True
+                        forget(chain, self._people, self._upserts)
+                        chain = Chain(translation)
+                        self._log(
+                            work, "retrying", attempt=attempt, error=error, why="stale_memory"
+                        )
+                        continue
                     if work.absorbed and decision.reason is Reason.REJECTED:
                         # Maybe one of the merged identifies is at fault: each on its own, so
                         # only that one is dead-lettered.
@@ -300,6 +318,10 @@ class Deliverer:
             latency_ms=round((time.monotonic() - work.fetched_at) * 1000, 1),
             **fields,
         )
+
+
+def _finds_person(translation: Translation) -> bool:
+    return any(request.step is Step.PERSON for request in translation.requests)
 
 
 def _activity_id(translation: Translation) -> str | None:

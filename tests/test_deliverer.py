@@ -41,14 +41,17 @@ OPTIONS = Options(stage_map={"Order Completed": "Customer"})
 class Scripted:
     """Answers with a record per call; raises the queued errors first, one per call."""
 
-    def __init__(self, *errors: FreshsalesError) -> None:
+    def __init__(self, *errors: FreshsalesError, at: dict[int, FreshsalesError] | None = None):
         self.errors = list(errors)
+        self.at = at or {}  # call number (1 = first) → the error it gets
         self.sent: list[tuple[str, str, Any]] = []
 
     async def call(
         self, method: str, path: str, body: Mapping[str, object] | None = None
     ) -> Answer:
         self.sent.append((method, path, body))
+        if len(self.sent) in self.at:
+            raise self.at.pop(len(self.sent))
         if self.errors:
             raise self.errors.pop(0)
         envelope = next(k for k in (body or {}) if k != "unique_identifier")
@@ -176,6 +179,46 @@ async def test_a_rejected_merged_identify_is_delivered_apart_so_only_the_culprit
     assert harness.letters == []
     assert harness.deliverer.stats.outcomes["delivered"] == 2
     assert tracker.position == 2
+
+
+async def test_an_activity_refused_for_a_remembered_person_is_tried_once_more_from_scratch() -> (
+    None
+):
+    # The person was deleted in Freshsales after we cached their id.
+    caller = Scripted(at={2: RejectedError("answered 400", status=400)})
+    harness = Harness(caller)
+    tracker = PartitionOffsets(0)
+    await harness.deliverer.handle(work(tracker, 0, identify()))
+    with_email = {**track("m1"), "context": {"traits": {"email": "a@x.org"}}}
+    await harness.deliverer.handle(work(tracker, 1, with_email))
+    assert [p for _, p, _ in caller.sent] == [
+        "contacts/upsert",
+        "sales_activities",  # refused: the cached id is gone
+        "contacts/upsert",  # who the person is now
+        "sales_activities",
+    ]
+    assert harness.letters == []
+    assert harness.deliverer.stats.outcomes["delivered"] == 2
+
+
+async def test_a_refused_activity_without_an_email_keeps_the_remembered_person() -> None:
+    caller = Scripted(at={2: RejectedError("answered 400", status=400)})
+    harness = Harness(caller)
+    tracker = PartitionOffsets(0)
+    for n, event in enumerate([identify(), track("m1"), track("m2")]):
+        await harness.deliverer.handle(work(tracker, n, event))
+    # Nothing in the event could find the person again: dead-lettered, the memory kept.
+    assert [p for _, p, _ in caller.sent] == ["contacts/upsert", *["sales_activities"] * 2]
+    assert harness.deliverer.stats.dead_letters == {"rejected": 1}
+    assert harness.deliverer.stats.outcomes["delivered"] == 2
+
+
+async def test_a_refusal_with_fresh_answers_is_dead_lettered_at_once() -> None:
+    caller = Scripted(at={1: RejectedError("answered 400", status=400)})
+    harness = Harness(caller)
+    await harness.deliverer.handle(work(PartitionOffsets(0), 0, identify()))
+    assert len(caller.sent) == 1
+    assert [topic for topic, _, _ in harness.letters] == ["t.dlq"]
 
 
 async def test_429s_do_not_open_the_circuit() -> None:
