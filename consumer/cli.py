@@ -123,8 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="the service: deliver Segment events from Kafka to Freshsales (configured from the"
         " environment)",
-        description="Consume the topic, deliver each event to Freshsales, commit only what is"
-        " finished. Settings come from the environment (README: Configuration). SIGTERM or"
+        description="Consume the topic, deliver each event to Freshsales, paced to the account's"
+        " quota (FRESHSALES_RATE_LIMIT_*, FRESHSALES_QUOTA_SHARE), commit only what is finished."
+        " /metrics, /healthz and /readyz answer on HTTP_PORT. Settings come from the environment"
+        " (README: Configuration). SIGTERM or"
         " SIGINT: stop fetching, finish in-flight work within SHUTDOWN_GRACE_SECONDS, commit,"
         " exit 0. Exit 1: delivery crashed; 2: configuration error.",
     )
