@@ -15,8 +15,8 @@ from typing import Final
 
 import orjson
 
-from consumer.delivery import Work
 from consumer.dispatch import KeyedDispatcher
+from consumer.work import Work
 from translate import Options, Outcome, Step, TranslationError, merge_identifies, translate_event
 
 MAX_MERGED: Final = 100

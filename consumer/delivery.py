@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaError
@@ -22,14 +21,13 @@ from aiokafka.errors import KafkaError
 from consumer.breaker import Breaker
 from consumer.budget import Abandoned, abandon_when, waited_in_task
 from consumer.chain import Caller, Chain, advance, forget
-from consumer.deadletter import Headers, Source, letter_headers
+from consumer.deadletter import Headers, letter_headers
 from consumer.dedupe import SeenMessages
 from consumer.identities import IdentityCache
-from consumer.latency import Latency
 from consumer.logs import get_logger
-from consumer.offsets import PartitionOffsets
 from consumer.policy import DeadLetter, Retry, RetryPolicy, Stop, decide
 from consumer.unchanged import UpsertMemory
+from consumer.work import Stats, Work
 from translate import (
     BrokerError,
     DestinationError,
@@ -40,7 +38,6 @@ from translate import (
     Reason,
     Step,
     Translation,
-    TranslationError,
 )
 
 log = get_logger("consumer.delivery")
@@ -48,50 +45,6 @@ SendLetter = Callable[[str, bytes | None, bytes | None, Headers], Awaitable[None
 RecordDelivered = Callable[[str], Awaitable[None]]
 # Activities are plain creates: these are the types whose messageIds are de-duplicated.
 ACTIVITY_TYPES = frozenset({"track", "page"})
-
-
-@dataclass(slots=True)
-class Work:
-    """A fetched record and what translation made of it."""
-
-    source: Source
-    tracker: PartitionOffsets
-    key: str
-    translation: Translation | None
-    error: TranslationError | None
-    fetched_at: float = field(default_factory=time.monotonic)
-    event: Mapping[str, object] | None = None
-    """The decoded event, kept for identifies only: coalescing merges them."""
-    received: datetime | None = None
-    """The record's timestamp: dates an event that carries none of its own."""
-    absorbed: list[Work] = field(default_factory=list)
-    """Identifies merged into this one: their offsets finish with it."""
-    original: Translation | None = None
-    """This event's own translation, when ``translation`` is the merged one."""
-
-    def all_sources(self) -> list[Work]:
-        return [self, *self.absorbed]
-
-
-@dataclass
-class Stats:
-    """Counters the demo prints and the metrics module exports."""
-
-    outcomes: Counter[str] = field(default_factory=Counter)
-    by_type: Counter[tuple[str, str]] = field(default_factory=Counter)
-    """(event type, outcome) → events; the type is "invalid" when the event has none."""
-    dead_letters: Counter[str] = field(default_factory=Counter)
-    calls: int = 0
-    calls_saved: int = 0
-    """Person look-ups the identity cache answered."""
-    unchanged: int = 0
-    """Upserts skipped because the same write was delivered recently."""
-    retries: int = 0
-    latency: Latency = field(default_factory=Latency)
-
-    @property
-    def finished(self) -> int:
-        return sum(self.outcomes.values())
 
 
 class Deliverer:

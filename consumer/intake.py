@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from aiokafka import ConsumerRecord
 
 from consumer.deadletter import Source
-from consumer.delivery import Work
 from consumer.offsets import PartitionOffsets
+from consumer.work import Work
 from translate import Options, TranslationError, decode, ordering_key, translate_event
 
 

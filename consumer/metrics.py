@@ -22,8 +22,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from consumer.budget import Budget
-from consumer.delivery import Stats
 from consumer.offsets import Offsets
+from consumer.work import Stats
 
 PREFIX = "fsd_"
 

@@ -14,8 +14,8 @@ from consumer.logs import get_logger
 from consumer.offsets import Offsets
 
 if TYPE_CHECKING:
-    from consumer.delivery import Work
     from consumer.keeper import Health
+    from consumer.work import Work
 
 log = get_logger("consumer.rebalance")
 

@@ -7,9 +7,9 @@ import asyncio
 from typing import Protocol
 
 from consumer.budget import Budget
-from consumer.delivery import Stats
 from consumer.logs import get_logger
 from consumer.quota import QuotaState, drain_eta_s
+from consumer.work import Stats
 
 log = get_logger("consumer.quota")
 

@@ -20,7 +20,7 @@ from consumer.breaker import Breaker
 from consumer.budget import Budget
 from consumer.coalesce import Coalescer
 from consumer.dedupe import SeenMessages
-from consumer.delivery import Deliverer, Stats, Work, letter_sender
+from consumer.delivery import Deliverer, letter_sender
 from consumer.dispatch import KeyedDispatcher
 from consumer.freshsales import ClientOptions, FreshsalesClient
 from consumer.identities import IdentityCache
@@ -37,6 +37,7 @@ from consumer.rebalance import Rebalance
 from consumer.report import Reporter
 from consumer.settings import Settings
 from consumer.unchanged import UpsertMemory
+from consumer.work import Stats, Work
 from translate import Options
 
 log = get_logger("consumer.service")

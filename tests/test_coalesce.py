@@ -9,9 +9,9 @@ import orjson
 
 from consumer.coalesce import Coalescer
 from consumer.deadletter import Source
-from consumer.delivery import Work
 from consumer.dispatch import KeyedDispatcher
 from consumer.offsets import PartitionOffsets
+from consumer.work import Work
 from translate import Options, decode, merge_identifies, translate_event
 
 OPTIONS = Options()

@@ -12,12 +12,13 @@ from consumer.breaker import Breaker
 from consumer.chain import Chain, advance
 from consumer.deadletter import Headers, Source
 from consumer.dedupe import SeenMessages
-from consumer.delivery import Deliverer, Work
+from consumer.delivery import Deliverer
 from consumer.freshsales import Answer
 from consumer.identities import IdentityCache
 from consumer.offsets import PartitionOffsets
 from consumer.policy import RetryPolicy
 from consumer.unchanged import UpsertMemory
+from consumer.work import Work
 from translate import (
     BrokerError,
     FreshsalesError,
