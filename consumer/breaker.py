@@ -4,6 +4,12 @@ When most recent calls failed transiently (an outage, not one bad event), the br
 fetching pauses and deliveries wait for the cool-down instead of hammering a sick API and
 burning the quota. After the cool-down one attempt is let through (half-open); its success closes
 the breaker, its failure opens it again.
+
+While the probe is out the others look again every ``probe_poll_s``, so they follow a successful
+probe within about a second instead of sleeping a whole cool-down. A probe that never reports —
+its event needed no call, met a 429 (which says nothing about Freshsales' health), or was
+abandoned in a rebalance — is replaced after ``probe_timeout_s``: otherwise the breaker would stay
+open, and delivery stopped, for good.
 """
 
 from __future__ import annotations
@@ -18,18 +24,20 @@ class Breaker:
     min_calls: int = 10
     failure_ratio: float = 0.5
     cooldown_s: float = 15.0
+    probe_poll_s: float = 1.0
+    probe_timeout_s: float = 15.0
     opened_at: float | None = None
     _recent: deque[bool] = field(default_factory=deque, repr=False)
-    _probing: bool = field(default=False, repr=False)
+    _probe_at: float | None = field(default=None, repr=False)
 
     def record(self, ok: bool, now: float) -> None:
         if self.opened_at is not None:
             if ok:
                 self.opened_at = None
                 self._recent.clear()
-            elif self._probing:
+            elif self._probe_at is not None:
                 self.opened_at = now
-            self._probing = False
+            self._probe_at = None
             return
         self._recent.append(ok)
         if len(self._recent) > self.window:
@@ -45,9 +53,12 @@ class Breaker:
         if self.opened_at is None:
             return 0.0
         remaining = self.opened_at + self.cooldown_s - now
-        if remaining > 0 or self._probing:
-            return max(remaining, 0.0) or self.cooldown_s
-        self._probing = True
+        if remaining > 0:
+            return remaining
+        probe_at = self._probe_at
+        if probe_at is not None and now - probe_at < self.probe_timeout_s:
+            return min(self.probe_poll_s, probe_at + self.probe_timeout_s - now)
+        self._probe_at = now
         return 0.0
 
     def is_open(self) -> bool:

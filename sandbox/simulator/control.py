@@ -10,6 +10,9 @@ part of the simulated API.
     GET  /_sim/faults               how many queued faults are left
     POST /_sim/faults               queue a fault: {"status", "times", "retry_after", "drop",
                                     "delay_s", "body"}
+    DELETE /_sim/faults             drop the queued faults (the end of an injected outage)
+    POST /_sim/key                  {"api_key": "..."}: the full-rights key from now on; the old
+                                    one is refused (a revoked or rotated key)
 """
 
 from __future__ import annotations
@@ -85,6 +88,27 @@ async def _inject(sim: Simulator, request: web.Request) -> Any:
     return {"queued": times, "pending": sim.pending_faults}
 
 
+async def _clear(sim: Simulator, request: web.Request) -> Any:
+    return {"cleared": sim.clear_faults(), "pending": sim.pending_faults}
+
+
+async def _key(sim: Simulator, request: web.Request) -> Any:
+    try:
+        spec = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "The request body is not valid JSON") from None
+    if not isinstance(spec, Mapping) or set(spec) != {"api_key"}:
+        raise ApiError(400, 'Expected {"api_key": "<the new key>"}')
+    key = spec["api_key"]
+    if not isinstance(key, str):
+        raise ApiError(400, "api_key must be a string")
+    try:
+        sim.set_api_key(key)
+    except ValueError as problem:
+        raise ApiError(400, str(problem)) from None
+    return {"api_key": sim.api_key}
+
+
 def _fault(spec: Mapping[str, Any]) -> Fault:
     unknown = set(spec) - {"status", "times", "retry_after", "drop", "delay_s", "body"}
     if unknown:
@@ -122,5 +146,6 @@ _ENDPOINTS: Mapping[str, Mapping[str, Endpoint]] = {
     "requests": {"GET": _requests},
     "state": {"GET": _state},
     "reset": {"POST": _reset},
-    "faults": {"GET": _pending, "POST": _inject},
+    "faults": {"GET": _pending, "POST": _inject, "DELETE": _clear},
+    "key": {"POST": _key},
 }

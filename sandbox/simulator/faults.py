@@ -51,6 +51,12 @@ class FaultPlan:
     def pending(self) -> int:
         return sum(entry.left for entry in self._queue)
 
+    def clear(self) -> int:
+        """Forget the queued faults; how many requests they would still have hit."""
+        left = self.pending
+        self._queue.clear()
+        return left
+
     def next(self) -> Fault | None:
         """The fault for the request now being served, if any: queued first, then random."""
         if self._queue:

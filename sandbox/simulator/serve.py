@@ -35,6 +35,8 @@ async def _serve(sim: Simulator, host: str, port: int, out: IO[str]) -> None:
             f"control: POST {served.url}/_sim/reset",
             f"control: POST {served.url}/_sim/faults"
             ' {"status": 503, "times": 3, "retry_after": "2", "drop": false, "delay_s": 0}',
+            f"control: DELETE {served.url}/_sim/faults",
+            f'control: POST {served.url}/_sim/key {{"api_key": "<new key>"}}',
             "Stop with Ctrl+C (SIGINT) or SIGTERM.",
         ]
         out.write("\n".join(lines) + "\n")

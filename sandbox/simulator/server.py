@@ -3,6 +3,9 @@
 Every API request passes, in order: latency → auth (401, not charged) → rate limit (429, not
 charged; everything after is charged) → injected or random fault → route (404/405) → permission
 (403) → body checks (400) → the operation. Control endpoints under ``/_sim`` skip all of that.
+
+The full-rights key starts as ``config.api_key`` but lives in the simulator's state, so a test can
+revoke or rotate it while a client runs (``set_api_key``), as an admin would in the real CRM.
 """
 
 from __future__ import annotations
@@ -72,7 +75,6 @@ class Simulator:
         self.config = config or SimulatorConfig()
         self.clock = clock
         self.requests: list[LoggedRequest] = []
-        self._keys = {self.config.api_key, *self.config.limited_keys}
         self.reset()
 
     @property
@@ -90,6 +92,26 @@ class Simulator:
     def pending_faults(self) -> int:
         return self._faults.pending
 
+    def clear_faults(self) -> int:
+        """Drop every queued fault (ends an injected outage); how many were left. Random faults
+        (``fail_rate``, ``drop_rate``) go on."""
+        return self._faults.clear()
+
+    @property
+    def api_key(self) -> str:
+        """The key with every right, as of now."""
+        return self._api_key
+
+    def set_api_key(self, key: str) -> None:
+        """From the next request on, ``key`` is the full-rights key and the previous one is
+        refused (401 "Incorrect or expired API key"): a revoked or rotated key. ``reset()``
+        brings back ``config.api_key``."""
+        if not _TOKEN.match(f"Token token={key}"):
+            raise ValueError("an API key is one or more characters without whitespace")
+        if key in self.config.limited_keys:
+            raise ValueError(f"{key!r} is a limited key; pick another")
+        self._api_key = key
+
     def state(self, flavor: str = "suite") -> dict[str, list[dict[str, Any]]]:
         """Every record of the account, per module, as the API renders it (accounts included)."""
         if flavor not in self._accounts:
@@ -100,8 +122,10 @@ class Simulator:
         return self._accounts[flavor]
 
     def reset(self) -> None:
-        """Records, request log, queued faults, rate windows, RNG and id counters start over."""
+        """Records, request log, queued faults, rate windows, RNG, id counters and the API key
+        start over."""
         config = self.config
+        self._api_key = config.api_key
         self._accounts: dict[str, Account] = {
             f: Account(config, f, self.clock) for f in FLAVORS if f in config.flavors
         }
@@ -195,7 +219,7 @@ class Simulator:
         found = _TOKEN.match(header)
         if found is None:
             raise ApiError(401, "Authorization must be: Token token=<API key>", challenge)
-        if found[1] not in self._keys:
+        if found[1] != self._api_key and found[1] not in self.config.limited_keys:
             raise ApiError(401, "Incorrect or expired API key", challenge)
         return found[1]
 
