@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint ci bench clean
+.PHONY: demo test lint ci bench chaos clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required; found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -33,6 +33,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.client_bench
 	$(BIN)/python -m bench.delivery_bench
 	$(BIN)/python -m bench.quota_bench
+
+# SIGKILLs and Freshsales faults for a few minutes; writes bench/results/chaos.json.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos_bench --minutes 3
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis

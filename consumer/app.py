@@ -27,6 +27,7 @@ def run_service() -> int:
         settings.log_format,
         secrets=[settings.freshsales_api_key.reveal(), password.reveal() if password else ""],
         hash_emails=settings.log_hash_emails,
+        libraries=True,
     )
     return asyncio.run(_serve(settings))
 

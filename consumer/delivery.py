@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from consumer.breaker import Breaker
 from consumer.budget import Abandoned, abandon_when, waited_in_task
 from consumer.chain import Caller, Chain, advance, forget
-from consumer.deadletter import Headers, letter_headers
+from consumer.deadletter import PREFIX, Headers, letter_headers
 from consumer.dedupe import SeenMessages
 from consumer.identities import IdentityCache
 from consumer.logs import get_logger
@@ -34,6 +34,7 @@ from translate import (
     FreshsalesError,
     Lookups,
     Outcome,
+    OversizedRecord,
     RateLimited,
     Reason,
     Step,
@@ -225,12 +226,20 @@ class Deliverer:
     ) -> None:
         source = work.source
         headers = letter_headers(source, reason, error, attempts=attempts, at=datetime.now(UTC))
+        value = source.value
         delay = 0.5
         while True:
             try:
-                await self._send_letter(self._dlq_topic, source.key, source.value, headers)
+                await self._send_letter(self._dlq_topic, source.key, value, headers)
                 return
             except BrokerError as exc:
+                if not exc.retriable and value is not None:
+                    # Too large for Kafka: the letter goes without the value (the original
+                    # stays in the source topic at the offset the headers name).
+                    self._log(work, "dead_letter_value_dropped", size=len(value), error=exc)
+                    headers = [*headers, (PREFIX + "value-dropped", str(len(value)).encode())]
+                    value = None
+                    continue
                 # The offset stays open until Kafka has the letter: nothing may be lost.
                 self._log(work, "dead_letter_retrying", error=exc, delay_s=delay)
                 await asyncio.sleep(delay)
@@ -289,6 +298,8 @@ def letter_sender(send: Callable[..., Awaitable[object]]) -> SendLetter:
     ) -> None:
         try:
             await send(topic, value=value, key=key, headers=list(headers))
+        except MessageSizeTooLargeError as exc:
+            raise OversizedRecord(f"dead-letter topic {topic}: {exc!r}") from exc
         except KafkaError as exc:
             raise BrokerError(f"dead-letter topic {topic}: {exc!r}") from exc
 

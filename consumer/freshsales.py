@@ -80,6 +80,7 @@ class FreshsalesClient:
                 "FRESHSALES_API_KEY is empty or contains spaces or control characters"
             )
         self._base = base_url.rstrip("/")
+        self._key = api_key.encode()
         self._headers = {
             "Authorization": f"Token token={api_key}",
             "Content-Type": "application/json",
@@ -185,6 +186,10 @@ class FreshsalesClient:
             raise TransientError(
                 f"answer larger than {MAX_ANSWER_BYTES} bytes", status=status, endpoint=endpoint
             )
+        if not 200 <= status < 300 and self._key in raw:
+            # An error page that echoes the request (a proxy, a debug page) must not carry the
+            # key on into logs, dead-letter headers or ``check`` output.
+            raw = raw.replace(self._key, b"[redacted]")
         error = error_for(
             status,
             raw,

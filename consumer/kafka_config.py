@@ -44,5 +44,7 @@ def consumer_config(s: Settings) -> dict[str, Any]:
 
 def producer_config(s: Settings) -> dict[str, Any]:
     # acks=all: a dead letter is the only copy once its offset is committed. Idempotence stays
-    # off: the embedded test broker cannot initialise an idempotent producer.
-    return {**connection(s), "acks": "all", "enable_idempotence": False, "linger_ms": 5}
+    # off: the embedded test broker cannot initialise an idempotent producer. No linger: ledger
+    # writes sit between an activity's delivery and its commit, the window a crash can repeat
+    # it in (concurrent writes still share a request).
+    return {**connection(s), "acks": "all", "enable_idempotence": False, "linger_ms": 0}

@@ -28,10 +28,13 @@ def configure(
     secrets: Sequence[str] = (),
     *,
     hash_emails: bool = False,
+    libraries: bool = False,
 ) -> None:
     """Configure once at start-up. ``secrets`` are scrubbed from every value of every line;
     with ``hash_emails`` every email address becomes ``email:<12 hex of its sha256>`` (of the
-    lower-cased address, so an operator can still find one person's lines)."""
+    lower-cased address, so an operator can still find one person's lines). ``libraries``: the
+    standard-library logging of aiokafka and aiohttp goes through the same scrubbing and
+    rendering, so the one stream stays one format (the service process sets it)."""
     out = stream or sys.stdout
     scrub = _Scrubber(tuple(s for s in secrets if len(s) >= 4), hash_emails)
     renderer: Any
@@ -54,6 +57,25 @@ def configure(
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    if libraries:
+        handler = logging.StreamHandler(out)
+        handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[
+                    structlog.stdlib.add_log_level,
+                    structlog.stdlib.add_logger_name,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                ],
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    scrub,
+                    renderer,
+                ],
+            )
+        )
+        root = logging.getLogger()
+        root.handlers = [handler]
+        root.setLevel(logging.getLevelNamesMapping()[level.upper()])
 
 
 def _dumps(value: Mapping[str, Any], **_: Any) -> str:

@@ -26,6 +26,7 @@ from consumer.freshsales import ClientOptions, FreshsalesClient
 from consumer.identities import IdentityCache
 from consumer.intake import work_from
 from consumer.kafka_config import connection, consumer_config, producer_config
+from consumer.kafka_start import started
 from consumer.keeper import AccountKeeper, Health
 from consumer.ledger import Ledger
 from consumer.logs import get_logger
@@ -166,9 +167,12 @@ class Service:
         async with client:
             if not await self.account.read(client, stop):
                 return 0
-            producer = AIOKafkaProducer(**producer_config(s))
+            producer = await started(
+                lambda: AIOKafkaProducer(**producer_config(s)), stop, "producer"
+            )
+            if producer is None:
+                return 0
             consumer = self.consumer = AIOKafkaConsumer(**consumer_config(s))
-            await producer.start()
             seen = SeenMessages(float(s.dedupe_window_seconds))
             ledger = Ledger(s.ledger_topic, seen, producer, connection(s))
             try:

@@ -104,6 +104,10 @@ async def test_an_activity_whose_answer_outlasts_the_timeout_is_created_twice(
             await produce_keyed(kafka_topic, stream.take(1))
             await run.until_finished(2)
             stats = run.service.stats
+        # The retry may finish before the late first call is served: wait for that one too.
+        async with asyncio.timeout(10):
+            while len(served.simulator.state("suite").get("sales_activities", [])) < 2:
+                await asyncio.sleep(0.05)
         result = audit(served.simulator, stream.produced)
     assert stats.outcomes == {"delivered": 2}
     assert stats.retries == 1
@@ -243,11 +247,6 @@ async def test_the_key_and_password_never_reach_the_logs_at_debug_even_when_erro
         assert secret not in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Freshsales' error text goes into the fsd-error header unscrubbed;"
-    " the logs redact the key, the dead-letter topic does not",
-)
 async def test_a_dead_letter_never_carries_the_key_that_an_error_echoed(
     kafka_topic: KafkaTopic,
 ) -> None:
@@ -262,6 +261,7 @@ async def test_a_dead_letter_never_carries_the_key_that_an_error_echoed(
         await run.until_finished(1)
     (letter,) = await dead_letters(kafka_topic, 1)
     assert letter.header("fsd-reason") == "rejected"
+    assert "[redacted]" in letter.header("fsd-error")
     assert all(API_KEY not in (value or b"").decode() for value in letter.headers.values())
 
 
@@ -278,12 +278,20 @@ async def test_a_failed_sasl_handshake_does_not_show_the_password(kafka_topic: K
             LOG_LEVEL="debug",
         )
         async with service_process(env) as service:
-            # The embedded broker speaks no SASL: the service cannot start consuming.
+            # The embedded broker speaks no SASL: the service cannot connect, says why (from
+            # aiokafka, as JSON like every other line), keeps trying, and stops when told to.
             async with asyncio.timeout(30):
+                while not any(
+                    "UnsupportedSaslMechanism" in str(line.get("event"))
+                    for line in service.log_lines()
+                ):
+                    await asyncio.sleep(0.2)
+            assert any(line.get("event") == "kafka_unreachable" for line in service.log_lines())
+            service.process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(15):
                 status = await service.process.wait()
             output = service.output()
-    assert status != 0
-    assert "UnsupportedSaslMechanism" in output
+    assert status == 0
     for secret in SECRETS:
         assert secret not in output
 

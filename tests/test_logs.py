@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 
 import orjson
 
@@ -41,3 +42,20 @@ def test_emails_stay_readable_by_default_and_are_hashed_on_request() -> None:
     digest = hashlib.sha256(b"ada@example.com").hexdigest()[:12]
     assert hashed == f"email:{digest} failed"
     assert email_digest("Ada@Example.com") == hashed.split()[0]  # case does not matter
+
+
+def test_library_logging_comes_out_as_the_same_json_scrubbed() -> None:
+    out = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure("info", "json", out, secrets=[KEY], libraries=True)
+        logging.getLogger("aiokafka.conn").error("Unable to connect with token=%s", KEY)
+    finally:
+        root.handlers, _ = saved
+        root.setLevel(saved[1])
+        configure()
+    (line,) = [orjson.loads(x) for x in out.getvalue().splitlines()]
+    assert line["logger"] == "aiokafka.conn"
+    assert line["level"] == "error"
+    assert line["event"] == "Unable to connect with token=[redacted]"

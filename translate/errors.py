@@ -88,6 +88,12 @@ class BrokerError(DestinationError):
     retriable: ClassVar[bool] = True
 
 
+class OversizedRecord(BrokerError):
+    """Kafka refused a record as too large: sending the same record again cannot help."""
+
+    retriable: ClassVar[bool] = False
+
+
 class FreshsalesError(DestinationError):
     """A Freshsales call failed. ``status`` is None when no HTTP answer arrived at all.
 
