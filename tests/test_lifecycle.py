@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 import tempfile
@@ -16,6 +15,7 @@ import orjson
 
 from sandbox.audit import UserStream, audit, message_id_of
 from sandbox.simulator import RunningSimulator, Simulator, SimulatorConfig, running
+from tests.evidence_support import service_env
 from tests.kafka_support import KafkaTopic
 from tests.service_support import (
     API_KEY,
@@ -28,20 +28,11 @@ from tests.service_support import (
 
 
 def environment(topic: KafkaTopic, served: RunningSimulator, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        **topic.broker.service_env(topic.name, topic.group_id),
-        "FRESHSALES_BASE_URL": served.base_url(),
-        "FRESHSALES_API_KEY": API_KEY,
-        "LOG_LEVEL": "warning",
-        "HTTP_PORT": "0",
-        "FRESHSALES_RATE_LIMIT_PER_MINUTE": "1000000",
-        "FRESHSALES_RATE_LIMIT_PER_HOUR": "1000000",
-        # Every version must leave a trace in the simulator to prove that none was lost;
-        # merged identifies would not (coalescing has tests of its own).
-        "COALESCE_IDENTIFIES": "false",
-        **extra,
-    }
+    # Every version must leave a trace in the simulator to prove that none was lost; merged
+    # identifies would not (coalescing has tests of its own).
+    return service_env(
+        topic, served, **{"LOG_LEVEL": "warning", "COALESCE_IDENTIFIES": "false", **extra}
+    )
 
 
 async def start(env: dict[str, str], log: IO[bytes] | None = None) -> asyncio.subprocess.Process:
