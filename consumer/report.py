@@ -32,10 +32,7 @@ def quota_fields(
     calls_per_hour: float,
 ) -> dict[str, object]:
     """The quota line's fields (pure: a snapshot in, a flat mapping out)."""
-    finished = stats.finished
-    # Until events have finished, assume one call each: the common case (a known person's
-    # activity, or a changed identify).
-    per_event = stats.calls / finished if finished else 1.0
+    per_event = stats.calls_per_event
     eta = drain_eta_s(backlog, per_event, calls_per_hour) if backlog is not None else None
     return {
         "minute_used": state.minute.used,

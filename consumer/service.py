@@ -108,9 +108,7 @@ class Service:
         backlog = self.backlog()
         if backlog is None:
             return None
-        stats = self.stats
-        per_event = stats.calls / stats.finished if stats.finished else 1.0
-        return drain_eta_s(backlog, per_event, self.budget.calls_per_hour())
+        return drain_eta_s(backlog, self.stats.calls_per_event, self.budget.calls_per_hour())
 
     def alive(self) -> tuple[bool, str]:
         """/healthz: the event loop answers (or this would not run) and the fetch loop turns."""

@@ -57,3 +57,10 @@ class Stats:
     @property
     def finished(self) -> int:
         return sum(self.outcomes.values())
+
+    @property
+    def calls_per_event(self) -> float:
+        """Freshsales calls per finished event; 1 until events have finished (the common cost:
+        a known person's activity, or a changed identify)."""
+        finished = self.finished
+        return self.calls / finished if finished else 1.0

@@ -1,0 +1,41 @@
+"""The periodic quota line: a snapshot of the budget and the counters, flattened for the logs."""
+
+from __future__ import annotations
+
+from consumer.quota import Quota, QuotaConfig
+from consumer.report import quota_fields
+from consumer.work import Stats
+
+
+def test_the_quota_line_says_what_is_used_left_saved_and_how_long_the_backlog_takes() -> None:
+    quota = Quota(QuotaConfig(per_minute=400, per_hour=1000))
+    for _ in range(10):
+        quota.sent()
+        quota.answered(0.0)
+    stats = Stats(calls=10, unchanged=4, calls_saved=6)
+    stats.outcomes.update({"delivered": 15, "coalesced": 3, "deduplicated": 2})
+    fields = quota_fields(
+        quota.state(1.0), stats, waited_s=12.34, backlog=1000, calls_per_hour=1000.0
+    )
+    assert fields["minute_used"] == fields["hour_used"] == 10
+    assert (fields["minute_remaining"], fields["hour_remaining"]) == (390, 990)
+    assert (fields["skipped_unchanged"], fields["skipped_known_person"]) == (4, 6)
+    assert (fields["coalesced"], fields["deduplicated"]) == (3, 2)
+    assert fields["calls_per_event"] == 0.5  # 10 calls for 20 finished events
+    assert fields["drain_eta_s"] == 1800  # 1,000 events at 0.5 calls each, 1,000 calls per hour
+    assert fields["waited_s"] == 12.3
+
+
+def test_before_anything_is_known_the_estimate_is_left_out() -> None:
+    fields = quota_fields(
+        Quota(QuotaConfig(per_minute=1, per_hour=1)).state(0.0),
+        Stats(),
+        waited_s=0.0,
+        backlog=None,
+        calls_per_hour=1.0,
+    )
+    assert (fields["backlog"], fields["drain_eta_s"], fields["calls_per_event"]) == (
+        None,
+        None,
+        1.0,
+    )
