@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import platform
 import random
 import signal
 import sys
@@ -36,7 +34,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,6 +41,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.recording import machine, write
 from sandbox.audit import UserStream, audit
 from sandbox.broker import Broker, kafka_broker
 from sandbox.faultmix import every_nth_request
@@ -209,11 +207,7 @@ async def run_chaos(broker: Broker, plan: Plan) -> dict[str, Any]:
             "total": round(time.monotonic() - started, 1),
         },
         "broker": broker.kind,
-        "python": platform.python_version(),
-        "aiokafka": metadata.version("aiokafka"),
-        "aiohttp": metadata.version("aiohttp"),
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
+        **machine("aiokafka", "aiohttp"),
     }
 
 
@@ -356,8 +350,7 @@ def main() -> None:
         print(line)
     output = args.output or (None if args.short else RESULTS)
     if output is not None:
-        output.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"written to {output}")
+        write(output, report)
     if report["lost"] or report["dead_letters"] or report["final_exit_status"]:
         raise SystemExit(1)
 

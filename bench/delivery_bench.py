@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import statistics
 import sys
 import time
 import uuid
-from importlib import metadata
 from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.client_bench import server
+from bench.recording import machine, write
 from consumer.chain import Chain, advance
 from consumer.freshsales import ClientOptions, FreshsalesClient
 from consumer.identities import IdentityCache
@@ -192,11 +190,7 @@ def main() -> None:
         "rounds": args.rounds,
         "max_in_flight": CONCURRENCY,
         "broker": broker.kind,
-        "python": platform.python_version(),
-        "aiokafka": metadata.version("aiokafka"),
-        "aiohttp": metadata.version("aiohttp"),
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
+        **machine("aiokafka", "aiohttp"),
         "per_second": {
             name: {"median": medians[name], "all": [round(x) for x in r]}
             for name, r in rates.items()
@@ -209,8 +203,7 @@ def main() -> None:
     print(f"engine / raw client ceiling: {report['engine_over_raw_client']:.1%}")
     print(f"engine / naive sequential:   {report['engine_over_naive']}x")
     if not args.no_write:
-        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"written to {RESULTS}")
+        write(RESULTS, report)
 
 
 if __name__ == "__main__":

@@ -26,17 +26,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import time
 import uuid
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import orjson
 
+from bench.recording import machine, write
 from consumer.logs import configure
 from consumer.service import Service
 from consumer.settings import Settings
@@ -185,9 +183,7 @@ def main() -> None:
         "hours_at_1000_per_hour": round(int(service["calls"]) / 1000, 2),  # type: ignore[call-overload]
         "scenarios": scenarios,
         "broker": broker.kind,
-        "python": platform.python_version(),
-        "aiokafka": metadata.version("aiokafka"),
-        "machine": platform.machine(),
+        **machine("aiokafka"),
     }
     print(f"corpus: {args.users} users x {args.sessions} sessions = {events} events")
     print(f"minimum: {minimum} calls for the events + {START_UP_READS} start-up reads")
@@ -195,8 +191,7 @@ def main() -> None:
         print(f"  {name:<32} {figures['event_calls']:>6} event calls")
     print(f"waste: {waste} calls = {waste / events:.2%} of events (target <= 1%)")
     if not args.no_write:
-        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"written to {RESULTS}")
+        write(RESULTS, report)
 
 
 if __name__ == "__main__":
