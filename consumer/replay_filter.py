@@ -152,6 +152,8 @@ class Verdict(enum.Enum):
     REPLAY = "replay"
     FILTERED = "filtered"
     OVER_LIMIT = "over_limit"
+    WITHOUT_VALUE = "without_value"
+    """The letter had to go without the event (too large for Kafka): nothing to replay."""
 
 
 @dataclass
@@ -168,12 +170,13 @@ class Summary:
     failed: int = 0
     by_reason: Counter[str] = field(default_factory=Counter)
     missing_topics: Counter[str] = field(default_factory=Counter)
+    without_value: int = 0
     interrupted: bool = False
     error: str | None = None
 
     @property
     def over_limit(self) -> int:
-        return self.matched - self.selected
+        return self.matched - self.selected - self.without_value
 
     @property
     def ok(self) -> bool:
@@ -191,6 +194,7 @@ class Summary:
             "failed": self.failed,
             "by_reason": dict(sorted(self.by_reason.items())),
             "missing_topics": dict(sorted(self.missing_topics.items())),
+            "without_value": self.without_value,
             "interrupted": self.interrupted,
             "error": self.error,
         }
@@ -209,6 +213,11 @@ class Summary:
             lines.append(f"selected by reason: {parts}")
         for topic, n in sorted(self.missing_topics.items()):
             lines.append(f"not replayed: source topic {topic!r} does not exist ({n} letters)")
+        if self.without_value:
+            lines.append(
+                f"not replayed: {self.without_value} letters carry no event (too large for the"
+                " dead-letter topic; fsd-source-* say where the original is)"
+            )
         if self.failed:
             lines.append(f"failed to publish: {self.failed}")
         if self.error:
@@ -231,6 +240,9 @@ class Selection:
         if not matches(self._filters, headers, timestamp_ms):
             return Verdict.FILTERED
         summary.matched += 1
+        if header(headers, "value-dropped") is not None:
+            summary.without_value += 1
+            return Verdict.WITHOUT_VALUE
         if self._filters.limit is not None and summary.selected >= self._filters.limit:
             return Verdict.OVER_LIMIT
         summary.selected += 1

@@ -101,6 +101,17 @@ def test_the_limit_caps_selected_letters_in_reading_order_and_counts_the_rest() 
     assert summary.by_reason == {"rejected": 2}
 
 
+def test_a_letter_that_had_to_go_without_its_event_is_reported_not_replayed() -> None:
+    summary = Summary("events.dlq", dry_run=False)
+    selection = Selection(Filters(), summary)
+    dropped = [*letter("invalid_email"), ("fsd-value-dropped", b"1048600")]
+    assert selection.offer(dropped, None) is Verdict.WITHOUT_VALUE
+    assert selection.offer(letter("rejected"), None) is Verdict.REPLAY
+    assert (summary.matched, summary.selected, summary.over_limit) == (2, 1, 0)
+    assert summary.to_json()["without_value"] == 1
+    assert "not replayed: 1 letters carry no event" in summary.text()
+
+
 def test_the_replayed_record_keeps_the_original_headers_byte_for_byte_without_ours() -> None:
     headers = replay_headers(letter(status=b"400", error=b"Name taken"))
     assert headers == [*ORIGINAL, ("fsd-replay-count", b"1")]
