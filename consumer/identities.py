@@ -13,6 +13,11 @@ from collections.abc import Mapping
 KEPT_FIELDS = ("id", "owner_id", "targetable_type")
 
 
+def kept(record: Mapping[str, object]) -> dict[str, object]:
+    """The fields of a record that later requests use (ids, owner) and the person's kind."""
+    return {k: record[k] for k in KEPT_FIELDS if record.get(k) is not None}
+
+
 class IdentityCache:
     def __init__(self, capacity: int = 100_000) -> None:
         if capacity < 0:
@@ -31,7 +36,7 @@ class IdentityCache:
     def put(self, identity: str | None, record: Mapping[str, object]) -> None:
         if identity is None or self._capacity == 0 or record.get("id") is None:
             return
-        self._people[identity] = {k: record[k] for k in KEPT_FIELDS if record.get(k) is not None}
+        self._people[identity] = kept(record)
         self._people.move_to_end(identity)
         while len(self._people) > self._capacity:
             self._people.popitem(last=False)

@@ -15,16 +15,10 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Final
 
 import orjson
 
-# Fields of an answer that later steps inject (ids, owner) and the person's kind.
-KEPT_FIELDS: Final = ("id", "owner_id", "targetable_type")
-
-
-def kept(record: Mapping[str, object]) -> dict[str, object]:
-    return {k: record[k] for k in KEPT_FIELDS if record.get(k) is not None}
+from consumer.identities import kept
 
 
 def _identity(method: str, path: str, body: Mapping[str, object]) -> str | None:
