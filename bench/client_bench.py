@@ -35,7 +35,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-from consumer.freshsales import ClientOptions, FreshsalesClient
+from consumer.freshsales.client import ClientOptions, FreshsalesClient
 
 RESULTS = Path(__file__).parent / "results" / "client.json"
 API_KEY = "bench-key"

@@ -31,9 +31,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.client_bench import server
 from bench.recording import machine, write
-from consumer.chain import Chain, advance
-from consumer.freshsales import ClientOptions, FreshsalesClient
-from consumer.identities import IdentityCache
+from consumer.engine.chain import Chain, advance
+from consumer.engine.memory.identities import IdentityCache
+from consumer.freshsales.client import ClientOptions, FreshsalesClient
 from consumer.logs import configure
 from consumer.service import Service
 from consumer.settings import Settings

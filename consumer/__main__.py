@@ -1,3 +1,3 @@
-from consumer.cli import main
+from consumer.commands.cli import main
 
 raise SystemExit(main())

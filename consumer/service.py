@@ -16,29 +16,29 @@ import time
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from consumer.breaker import Breaker
-from consumer.budget import Budget
-from consumer.coalesce import Coalescer
-from consumer.dedupe import SeenMessages
-from consumer.delivery import Deliverer, letter_sender
-from consumer.dispatch import KeyedDispatcher
-from consumer.freshsales import ClientOptions, FreshsalesClient
-from consumer.identities import IdentityCache
-from consumer.intake import work_from
-from consumer.kafka_config import connection, consumer_config, producer_config
-from consumer.kafka_start import started
-from consumer.keeper import AccountKeeper, Health
-from consumer.ledger import Ledger
+from consumer.engine.breaker import Breaker
+from consumer.engine.delivery import Deliverer, letter_sender
+from consumer.engine.dispatch import KeyedDispatcher
+from consumer.engine.folding import Coalescer
+from consumer.engine.intake import work_from
+from consumer.engine.memory.identities import IdentityCache
+from consumer.engine.memory.seen import SeenMessages
+from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.offsets import Offsets
+from consumer.engine.policy import RetryPolicy
+from consumer.engine.rebalance import Rebalance
+from consumer.engine.work import Stats, Work
+from consumer.freshsales.budget import Budget
+from consumer.freshsales.client import ClientOptions, FreshsalesClient
+from consumer.freshsales.quota import QuotaConfig, drain_eta_s
+from consumer.freshsales.standing import AccountKeeper, Health
+from consumer.kafka.config import connection, consumer_config, producer_config
+from consumer.kafka.ledger import Ledger
+from consumer.kafka.start import started
 from consumer.logs import get_logger
-from consumer.offsets import Offsets
-from consumer.ops_server import OpsServer
-from consumer.policy import RetryPolicy
-from consumer.quota import QuotaConfig, drain_eta_s
-from consumer.rebalance import Rebalance
-from consumer.report import Reporter
+from consumer.ops.quota_line import Reporter
+from consumer.ops.server import OpsServer
 from consumer.settings import Settings
-from consumer.unchanged import UpsertMemory
-from consumer.work import Stats, Work
 from translate import Options
 
 log = get_logger("consumer.service")

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
-from consumer.endpoint import api_base
-from translate import ConfigurationError, Flavor
+from consumer.errors import ConfigurationError
+from consumer.freshsales.endpoint import api_base
+from translate import Flavor
 
 
 class Secret:

@@ -18,10 +18,10 @@ from typing import IO
 
 import orjson
 
+from consumer.engine.work import Stats
 from consumer.logs import configure
 from consumer.service import Service
 from consumer.settings import Settings
-from consumer.work import Stats
 from sandbox.broker import Broker, kafka_broker
 from sandbox.corpus import sessions
 from sandbox.simulator import Simulator, SimulatorConfig, running

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from consumer.replay import replay
-from consumer.replay_filter import Filters, Listed, Summary
+from consumer.commands.dlq.replay import replay
+from consumer.commands.dlq.selection import Filters, Listed, Summary
 from consumer.settings import Settings
 from sandbox.topics import create_topic, delete_topics, new_producer
 from tests.kafka_support import KafkaTopic

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.account import Wanted, resolve
-from translate import ConfigurationError, Flavor, LookupKind
+from consumer.errors import ConfigurationError
+from consumer.freshsales.account import Wanted, resolve
+from translate import Flavor, LookupKind
 
 ANSWERS = {
     "sales_activity_types": {

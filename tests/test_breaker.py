@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consumer.breaker import Breaker
+from consumer.engine.breaker import Breaker
 
 
 def test_occasional_failures_keep_it_closed() -> None:

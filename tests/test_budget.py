@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from consumer.budget import Abandoned, Budget, abandon_when, waited_in_task
-from consumer.quota import QuotaConfig
+from consumer.freshsales.budget import Abandoned, Budget, abandon_when, waited_in_task
+from consumer.freshsales.quota import QuotaConfig
 
 
 async def test_calls_within_the_quota_do_not_wait() -> None:

@@ -8,18 +8,11 @@ from typing import Any
 import orjson
 import pytest
 
-from consumer.chain import Chain, advance
-from consumer.freshsales import Answer
-from consumer.identities import IdentityCache
-from translate import (
-    LookupKind,
-    Options,
-    Reason,
-    TransientError,
-    Translation,
-    TranslationError,
-    translate_bytes,
-)
+from consumer.engine.chain import Chain, advance
+from consumer.engine.memory.identities import IdentityCache
+from consumer.errors import TransientError
+from consumer.freshsales.client import Answer
+from translate import LookupKind, Options, Reason, Translation, TranslationError, translate_bytes
 
 LOOKUPS = {
     (LookupKind.LIFECYCLE_STAGE, "Lead"): 501,

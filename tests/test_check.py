@@ -14,10 +14,10 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from consumer.check import run_checks
-from consumer.check_account import custom_fields
-from consumer.check_kafka import dlq_result, ledger_result
-from consumer.check_report import Report, Result, Status, render_table
+from consumer.commands.check.account import custom_fields
+from consumer.commands.check.checks import run_checks
+from consumer.commands.check.kafka import dlq_result, ledger_result
+from consumer.commands.check.report import Report, Result, Status, render_table
 from consumer.settings import Settings
 from sandbox.simulator import RunningSimulator, Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics

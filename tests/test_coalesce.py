@@ -7,11 +7,11 @@ from collections.abc import Mapping
 
 import orjson
 
-from consumer.coalesce import Coalescer
-from consumer.deadletter import Source
-from consumer.dispatch import KeyedDispatcher
-from consumer.offsets import PartitionOffsets
-from consumer.work import Work
+from consumer.engine.dispatch import KeyedDispatcher
+from consumer.engine.folding import Coalescer
+from consumer.engine.offsets import PartitionOffsets
+from consumer.engine.work import Work
+from consumer.kafka.deadletters import Source
 from translate import Options, decode, merge_identifies, translate_event
 
 OPTIONS = Options()

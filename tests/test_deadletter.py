@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from consumer.deadletter import Source, header, letter_headers
-from translate import Reason, RejectedError, TransientError, TranslationError
+from consumer.errors import RejectedError, TransientError
+from consumer.kafka.deadletters import Source, header, letter_headers
+from translate import Reason, TranslationError
 
 AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 SOURCE = Source(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consumer.dedupe import SeenMessages
+from consumer.engine.memory.seen import SeenMessages
 
 
 class Clock:

@@ -8,27 +8,19 @@ from typing import Any
 
 import orjson
 
-from consumer.breaker import Breaker
-from consumer.chain import Chain, advance
-from consumer.deadletter import Headers, Source
-from consumer.dedupe import SeenMessages
-from consumer.delivery import Deliverer
-from consumer.freshsales import Answer
-from consumer.identities import IdentityCache
-from consumer.offsets import PartitionOffsets
-from consumer.policy import RetryPolicy
-from consumer.unchanged import UpsertMemory
-from consumer.work import Work
-from translate import (
-    BrokerError,
-    FreshsalesError,
-    LookupKind,
-    Options,
-    RateLimited,
-    RejectedError,
-    decode,
-    translate_event,
-)
+from consumer.engine.breaker import Breaker
+from consumer.engine.chain import Chain, advance
+from consumer.engine.delivery import Deliverer
+from consumer.engine.memory.identities import IdentityCache
+from consumer.engine.memory.seen import SeenMessages
+from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.offsets import PartitionOffsets
+from consumer.engine.policy import RetryPolicy
+from consumer.engine.work import Work
+from consumer.errors import BrokerError, FreshsalesError, RateLimited, RejectedError
+from consumer.freshsales.client import Answer
+from consumer.kafka.deadletters import Headers, Source
+from translate import LookupKind, Options, decode, translate_event
 
 LOOKUPS = {
     (LookupKind.LIFECYCLE_STAGE, "Lead"): 501,

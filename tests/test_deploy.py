@@ -30,11 +30,12 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from consumer.cli import build_parser
-from consumer.endpoint import api_base
-from consumer.kafka_config import consumer_config
+from consumer.commands.cli import build_parser
+from consumer.errors import ConfigurationError
+from consumer.freshsales.endpoint import api_base
+from consumer.kafka.config import consumer_config
 from consumer.settings import Settings, Spec
-from translate import ConfigurationError, Flavor
+from translate import Flavor
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 DEPLOY: Final = ROOT / "deploy"

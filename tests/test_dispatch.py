@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from consumer.dispatch import KeyedDispatcher
+from consumer.engine.dispatch import KeyedDispatcher
 
 
 class Recorder:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.endpoint import api_base
-from translate import ConfigurationError, Flavor
+from consumer.errors import ConfigurationError
+from consumer.freshsales.endpoint import api_base
+from translate import Flavor
 
 SUITE, CLASSIC = Flavor.SUITE, Flavor.CLASSIC
 

@@ -9,9 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 from consumer import __version__
-from consumer.freshsales import MAX_ANSWER_BYTES, ClientOptions, FreshsalesClient
-from sandbox.simulator import Fault, RunningSimulator, Simulator, SimulatorConfig, running
-from translate import (
+from consumer.errors import (
     AccessDenied,
     ConfigurationError,
     Misdirected,
@@ -19,6 +17,8 @@ from translate import (
     RejectedError,
     TransientError,
 )
+from consumer.freshsales.client import MAX_ANSWER_BYTES, ClientOptions, FreshsalesClient
+from sandbox.simulator import Fault, RunningSimulator, Simulator, SimulatorConfig, running
 
 KEY = "client-test-key"
 UPSERT = {

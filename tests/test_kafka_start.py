@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from aiokafka.errors import KafkaConnectionError, UnsupportedSaslMechanismError
 
-from consumer import kafka_start
-from consumer.kafka_start import started
-from translate import ConfigurationError
+from consumer.errors import ConfigurationError
+from consumer.kafka import start as kafka_start
+from consumer.kafka.start import started
 
 
 class Client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.latency import BOUNDS, Latency
+from consumer.engine.latency import BOUNDS, Latency
 
 
 def test_observations_fall_in_the_first_bucket_that_holds_them() -> None:

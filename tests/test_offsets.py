@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from consumer.offsets import Offsets, PartitionOffsets
+from consumer.engine.offsets import Offsets, PartitionOffsets
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,12 @@ import aiohttp
 import orjson
 import pytest
 
+from consumer.errors import ConfigurationError
 from consumer.service import Service
 from sandbox.simulator import Fault, RunningSimulator, Simulator, SimulatorConfig, running
 from tests.kafka_support import KafkaTopic
 from tests.service_support import produce, service_running, settings_for
 from tests.test_deploy import METRICS as DASHBOARD_METRICS
-from translate import ConfigurationError
 
 
 @pytest.fixture

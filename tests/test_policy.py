@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.policy import DeadLetter, Decision, Retry, RetryPolicy, Stop, decide
-from translate import (
+from consumer.engine.policy import DeadLetter, Decision, Retry, RetryPolicy, Stop, decide
+from consumer.errors import (
     AccessDenied,
     ConfigurationError,
-    DestinationError,
     Misdirected,
     RateLimited,
-    Reason,
     RejectedError,
     TransientError,
-    TranslationError,
 )
+from translate import DestinationError, Reason, TranslationError
 
 POLICY = RetryPolicy(base_s=1.0, cap_s=60.0, window_s=3600.0)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumer.quota import Quota, QuotaConfig, drain_eta_s
+from consumer.freshsales.quota import Quota, QuotaConfig, drain_eta_s
 
 
 def spend(quota: Quota, now: float, calls: int = 1) -> None:

@@ -9,10 +9,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from consumer import replay as replay_module
-from consumer.kafka_config import producer_config
-from consumer.replay import replay
-from consumer.replay_filter import Filters
+from consumer.commands.dlq import replay as replay_module
+from consumer.commands.dlq.replay import replay
+from consumer.commands.dlq.selection import Filters
+from consumer.kafka.config import producer_config
 from tests.kafka_support import KafkaTopic
 from tests.replay_support import dlq_of, read_all, replay_settings, run_replay, write_letters
 
@@ -92,7 +92,7 @@ async def test_a_dry_run_lists_the_selection_and_publishes_nothing(kafka_topic: 
 
 
 async def test_the_time_window_selects_by_dead_letter_time(kafka_topic: KafkaTopic) -> None:
-    from consumer.replay_filter import parse_moment
+    from consumer.commands.dlq.selection import parse_moment
 
     times = [
         b"2026-11-28T23:59:59+00:00",

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
+from consumer.errors import ConfigurationError
 from consumer.settings import Settings
 from sandbox.broker import Broker
-from translate import ConfigurationError
 
 
 def replay_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

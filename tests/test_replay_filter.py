@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consumer.deadletter import Source, letter_headers
-from consumer.replay_filter import (
+from consumer.commands.dlq.selection import (
     Filters,
     Listed,
     Selection,
@@ -21,7 +20,9 @@ from consumer.replay_filter import (
     replay_count,
     replay_headers,
 )
-from translate import Reason, RejectedError
+from consumer.errors import RejectedError
+from consumer.kafka.deadletters import Source, letter_headers
+from translate import Reason
 
 NOON = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ORIGINAL = [("trace", b"\x00t-1\xff"), ("nothing", None), ("trace", b"second")]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from consumer.quota import Quota, QuotaConfig
-from consumer.report import quota_fields
-from consumer.work import Stats
+from consumer.engine.work import Stats
+from consumer.freshsales.quota import Quota, QuotaConfig
+from consumer.ops.quota_line import quota_fields
 
 
 def test_the_quota_line_says_what_is_used_left_saved_and_how_long_the_backlog_takes() -> None:

@@ -6,20 +6,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from consumer.responses import (
-    EXCERPT_CHARS,
-    error_for,
-    error_messages,
-    quota_headers,
-    retry_after_seconds,
-)
-from translate import (
+from consumer.errors import (
     AccessDenied,
     FreshsalesError,
     Misdirected,
     RateLimited,
     RejectedError,
     TransientError,
+)
+from consumer.freshsales.answers import (
+    EXCERPT_CHARS,
+    error_for,
+    error_messages,
+    quota_headers,
+    retry_after_seconds,
 )
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from consumer.errors import ConfigurationError
 from consumer.settings import Secret, Settings
-from translate import ConfigurationError, Flavor
+from translate import Flavor
 
 MINIMAL = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consumer.unchanged import UpsertMemory
+from consumer.engine.memory.unchanged import UpsertMemory
 
 PATH = "contacts/upsert"
 

@@ -4,24 +4,10 @@ No I/O, no clock, no environment, no logging: values in, values out. Everything 
 needs about the account (flavour, field catalog, setting names) arrives in :class:`Options`.
 """
 
-from translate.coalesce import merge_identifies
-from translate.errors import (
-    AccessDenied,
-    BrokerError,
-    CatalogError,
-    ConfigurationError,
-    DestinationError,
-    FreshsalesError,
-    Misdirected,
-    OversizedRecord,
-    RateLimited,
-    Reason,
-    RejectedError,
-    TransientError,
-    TranslationError,
-)
+from translate.errors import CatalogError, DestinationError, Reason, TranslationError
 from translate.event import decode, infer_type, ordering_key
 from translate.fields import FieldCatalog, FieldType, Module
+from translate.merge import merge_identifies
 from translate.model import (
     Flavor,
     FromLookup,
@@ -40,33 +26,24 @@ from translate.render import error_json, request_json, translation_json
 from translate.translator import translate_bytes, translate_event
 
 __all__ = [
-    "AccessDenied",
-    "BrokerError",
     "CatalogError",
-    "ConfigurationError",
     "DestinationError",
     "FieldCatalog",
     "FieldType",
     "Flavor",
-    "FreshsalesError",
     "FromLookup",
     "FromStep",
     "Inject",
     "LookupKind",
     "Lookups",
-    "Misdirected",
     "Module",
     "Notice",
     "Options",
     "Outcome",
-    "OversizedRecord",
-    "RateLimited",
     "Reason",
     "Records",
-    "RejectedError",
     "Request",
     "Step",
-    "TransientError",
     "Translation",
     "TranslationError",
     "decode",

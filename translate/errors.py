@@ -1,22 +1,15 @@
-"""The project's exception tree, rooted here because `translate` is the one package with no I/O.
+"""The root of the product's exception tree, and the errors of translation.
 
-Every failure the service can meet is a :class:`DestinationError`. Each class says, through
-``retriable``, whether trying the same thing again later can succeed, and through ``fatal``,
-whether the failure concerns the whole service rather than one event: the delivery loop needs no
-other fact to choose between retrying, dead-lettering and stopping. Foreign exceptions (aiohttp,
-aiokafka, orjson) are converted into this tree at one boundary each; nothing else is raised past it.
+Rooted here because `translate` is the one package with no I/O: the service's own errors
+(``consumer.errors``) subclass :class:`DestinationError` too, so one ``except DestinationError``
+catches everything this product raises on purpose. Each class says, through ``retriable``,
+whether trying the same thing again later can succeed, and through ``fatal``, whether the
+failure concerns the whole service rather than one event.
 
     DestinationError                  retriable?  fatal?
     ├── TranslationError              no          no    the event itself is wrong: dead-letter it
     ├── CatalogError                  no          no    a field catalog given as input is malformed
-    ├── ConfigurationError            no          yes   settings that cannot work (domain, key…)
-    ├── BrokerError                   yes         no    Kafka did not take a dead letter or commit
-    └── FreshsalesError                                 an HTTP call did not succeed
-        ├── TransientError            yes         no    5xx, timeout, connection error, bad answer
-        │   └── RateLimited           yes         no    429, with the server's Retry-After
-        ├── RejectedError             no          no    400/404/422…: this request is wrong
-        ├── AccessDenied              no          yes   401/403: the key is wrong or lacks rights
-        └── Misdirected               no          yes   a redirect: the base URL is wrong
+    └── (the service's errors: consumer.errors)
 """
 
 from __future__ import annotations
@@ -74,83 +67,3 @@ class CatalogError(DestinationError):
     """A field catalog value is not in the shape of Freshsales' ``settings/*/fields`` answers."""
 
     retriable: ClassVar[bool] = False
-
-
-class ConfigurationError(DestinationError):
-    """A setting cannot work (the message says which and why); raised before consuming anything."""
-
-    fatal: ClassVar[bool] = True
-
-
-class BrokerError(DestinationError):
-    """Kafka did not accept a write (a dead letter); it is tried again, the offset stays open."""
-
-    retriable: ClassVar[bool] = True
-
-
-class OversizedRecord(BrokerError):
-    """Kafka refused a record as too large: sending the same record again cannot help."""
-
-    retriable: ClassVar[bool] = False
-
-
-class FreshsalesError(DestinationError):
-    """A Freshsales call failed. ``status`` is None when no HTTP answer arrived at all.
-
-    ``messages`` are Freshsales' own error messages (``errors.message``), or an excerpt of an
-    answer that was not in that shape; dead letters and logs carry them.
-    """
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status: int | None = None,
-        messages: tuple[str, ...] = (),
-        endpoint: str = "",
-    ) -> None:
-        prefix = f"{endpoint}: " if endpoint else ""
-        suffix = f" ({'; '.join(messages)})" if messages else ""
-        super().__init__(f"{prefix}{detail}{suffix}")
-        self.detail = detail
-        self.status = status
-        self.messages = messages
-        self.endpoint = endpoint
-
-
-class TransientError(FreshsalesError):
-    """Freshsales could not answer properly now (5xx, timeout, connection); later may succeed."""
-
-    retriable: ClassVar[bool] = True
-
-
-class RateLimited(TransientError):
-    """429: the account's quota is spent. ``retry_after``: the server's wait in seconds, if any."""
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        retry_after: float | None,
-        status: int | None = 429,
-        messages: tuple[str, ...] = (),
-        endpoint: str = "",
-    ) -> None:
-        super().__init__(detail, status=status, messages=messages, endpoint=endpoint)
-        self.retry_after = retry_after
-
-
-class RejectedError(FreshsalesError):
-    """Freshsales refused this request as wrong (400/404/422…): sending it again cannot help."""
-
-
-class AccessDenied(FreshsalesError):
-    """401/403: every call would fail alike, so the service stops instead of dead-lettering."""
-
-    fatal: ClassVar[bool] = True
-
-
-class Misdirected(FreshsalesError):
-    """The API answered with a redirect or another non-API status: the base URL points elsewhere."""
-
-    fatal: ClassVar[bool] = True

@@ -1,0 +1,240 @@
+"""The Freshsales client: the only module that speaks HTTP.
+
+One aiohttp session per process with a bounded connection pool and timeouts. Every call returns
+the decoded answer of a 2xx or raises one of the project's own errors (see ``translate.errors``);
+no aiohttp exception escapes this module, so the delivery loop decides on ``retriable`` and
+``fatal`` alone. Redirects are never followed: the API key must not travel to another host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Final, Protocol, Self
+
+import aiohttp
+import orjson
+
+from consumer import __version__
+from consumer.errors import ConfigurationError, RejectedError, TransientError
+from consumer.freshsales.answers import error_for, quota_headers, retry_after_seconds
+
+USER_AGENT: Final = f"freshsales-destination/{__version__} (+Segment events from Kafka)"
+MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
+# Paths come from translations (ids from earlier answers); anything else must not reach the wire.
+_SAFE_PATH: Final = re.compile(r"[a-z_]+(?:/[A-Za-z0-9_]+)*\Z")
+_KEY_CHARS: Final = re.compile(r"[\x21-\x7e]+\Z")
+_ID: Final = re.compile(r"/\d+(?=/|\Z)")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful call: the status (200 or 201, …) and the decoded JSON object."""
+
+    status: int
+    body: Mapping[str, object]
+
+
+class Meter(Protocol):
+    """The quota every call spends (``consumer.budget.Budget``)."""
+
+    async def acquire(self) -> None: ...
+
+    def release(
+        self,
+        status: int | None,
+        *,
+        retry_after_s: float | None = None,
+        remaining: int | None = None,
+        total: int | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    pool_size: int = 64
+    timeout_s: float = 30.0
+    connect_timeout_s: float = 10.0
+    user_agent: str = USER_AGENT
+
+
+class FreshsalesClient:
+    """Calls one Freshsales account. Use as ``async with FreshsalesClient(...) as client``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        options: ClientOptions = ClientOptions(),
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        meter: Meter | None = None,
+    ) -> None:
+        if not _KEY_CHARS.match(api_key):
+            raise ConfigurationError(
+                "FRESHSALES_API_KEY is empty or contains spaces or control characters"
+            )
+        self._base = base_url.rstrip("/")
+        self._key = api_key.encode()
+        self._headers = {
+            "Authorization": f"Token token={api_key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": options.user_agent,
+        }
+        self._options = options
+        self._clock = clock
+        self._meter = meter
+        # aiohttp's pool is not fair: a task that releases a connection and asks again at once
+        # gets it back, so a few users would hold every connection. The semaphore queues in order.
+        self._slots = asyncio.Semaphore(options.pool_size)
+        self.answers: Counter[tuple[str, str]] = Counter()
+        """(endpoint with ids as {id}, status or "none") → calls: for the metrics."""
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def open(self) -> None:
+        """Create the session; needs a running event loop."""
+        if self._session is None:
+            opts = self._options
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=opts.pool_size, limit_per_host=opts.pool_size),
+                timeout=aiohttp.ClientTimeout(
+                    total=opts.timeout_s, sock_connect=opts.connect_timeout_s
+                ),
+                headers=self._headers,
+                raise_for_status=False,
+                trust_env=False,
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, object] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """Send one request to ``{base}/{path}``; the answer of a 2xx, else a FreshsalesError."""
+        endpoint = f"{method} {path}"
+        if not _SAFE_PATH.match(path):
+            raise RejectedError(f"refusing to call an unexpected path {path!r}", endpoint=endpoint)
+        if self._session is None:
+            raise RuntimeError("FreshsalesClient used before open() or after close()")
+        data = None if body is None else orjson.dumps(body)
+        if self._meter is not None:
+            await self._meter.acquire()
+        status: int | None = None
+        retry_after: str | None = None
+        remaining: tuple[int | None, int | None] = (None, None)
+        try:
+            async with (
+                self._slots,
+                self._session.request(
+                    method,
+                    f"{self._base}/{path}",
+                    data=data,
+                    params=params,
+                    allow_redirects=False,
+                ) as response,
+            ):
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+                remaining = quota_headers(response.headers)
+                raw = await _read_capped(response.content)
+                location = response.headers.get("Location")
+        except TimeoutError:
+            raise TransientError(
+                f"no answer within {self._options.timeout_s:g}s", endpoint=endpoint
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise TransientError(_describe(exc), endpoint=endpoint) from exc
+        finally:
+            self.answers[_ID.sub("/{id}", endpoint), str(status or "none")] += 1
+            # Every call counts against the quota, answered or not: the server may have seen it.
+            if self._meter is not None:
+                self._meter.release(
+                    status,
+                    retry_after_s=retry_after_seconds(retry_after, self._clock())
+                    if status == 429
+                    else None,
+                    remaining=remaining[0],
+                    total=remaining[1],
+                )
+        if raw is None:
+            raise TransientError(
+                f"answer larger than {MAX_ANSWER_BYTES} bytes", status=status, endpoint=endpoint
+            )
+        if not 200 <= status < 300 and self._key in raw:
+            # An error page that echoes the request (a proxy, a debug page) must not carry the
+            # key on into logs, dead-letter headers or ``check`` output.
+            raw = raw.replace(self._key, b"[redacted]")
+        error = error_for(
+            status,
+            raw,
+            endpoint=endpoint,
+            retry_after=retry_after,
+            location=location,
+            now=self._clock(),
+        )
+        if error is not None:
+            raise error
+        return Answer(status, _decode(raw, status, endpoint))
+
+
+async def _read_capped(stream: aiohttp.StreamReader) -> bytes | None:
+    """The whole body, or None past MAX_ANSWER_BYTES: a runaway answer must not exhaust memory."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in stream.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(raw: bytes, status: int, endpoint: str) -> Mapping[str, object]:
+    if not raw.strip():
+        return {}
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        # A 2xx we cannot read may still have been applied; upserts make retrying safe.
+        raise TransientError(
+            f"answered {status} with a body that is not a JSON object",
+            status=status,
+            endpoint=endpoint,
+        )
+    return document
+
+
+def _describe(exc: aiohttp.ClientError) -> str:
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection without answering"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect: {exc.os_error}"
+    return f"{type(exc).__name__}: {exc}"

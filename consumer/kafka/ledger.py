@@ -1,0 +1,165 @@
+"""The delivered-activity ledger: messageIds in a Kafka topic, so a restart does not repeat them.
+
+After a crash the service re-reads what was delivered but not yet committed. For identifies that
+is harmless (an upsert is idempotent); a track or page would show twice on the person's timeline.
+So before an activity's offset can be committed, its messageId is appended to the ledger topic
+(key = messageId, empty value, ~60 bytes). At start-up the ledger's last window is read back
+into ``SeenMessages`` before the first event is consumed, and while running the service keeps
+reading it, so activities delivered by another replica (just before a rebalance) are known too.
+
+Why a topic: it works on any Kafka and on the embedded broker (which stores commit metadata but
+returns it empty, ruling out keeping finished offsets in the commit as Confluent's Parallel
+Consumer does), needs no other storage, and its retention is the dedupe window.
+
+Catching up is detected with a marker: the reader writes a unique record to each partition and
+has caught up when it has read them all back (``end_offsets`` is unreliable on the embedded broker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any, Final
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from consumer.engine.memory.seen import SeenMessages
+from consumer.errors import BrokerError
+from consumer.logs import get_logger
+
+log = get_logger("consumer.kafka.ledger")
+MARKER: Final = "fsd-ledger-marker"
+CATCH_UP_TIMEOUT_S: Final = 60.0
+
+
+class Ledger:
+    def __init__(
+        self,
+        topic: str,
+        seen: SeenMessages,
+        producer: AIOKafkaProducer,
+        kafka: dict[str, Any],
+    ) -> None:
+        """``kafka``: the connection settings (``kafka_config.connection``)."""
+        self.topic = topic
+        self.seen = seen
+        self._producer = producer
+        self._kafka = kafka
+        self._reader: AIOKafkaConsumer | None = None
+        self._tail: asyncio.Task[None] | None = None
+        self._waiting_for: set[int] = set()
+        self._marker = b""
+        self._caught_up = asyncio.Event()
+        self.loaded = 0
+        self.usable = False
+
+    async def start(self, timeout_s: float = CATCH_UP_TIMEOUT_S) -> None:
+        """Load the window's messageIds. A ledger that cannot be used is logged, not fatal: the
+        service still de-duplicates within the run, and nothing is lost either way."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._ensure_topic()
+                partitions = await self._open_reader()
+                await self._write_markers(partitions)
+                self._tail = asyncio.create_task(self._follow())
+                await self._caught_up.wait()
+        except (KafkaError, TimeoutError, OSError) as exc:
+            log.error(
+                "ledger_unavailable",
+                topic=self.topic,
+                error=repr(exc),
+                effect="track/page delivered before a restart may be sent again after it",
+            )
+            await self.stop()
+            return
+        self.usable = True
+        log.info("ledger_loaded", topic=self.topic, message_ids=self.loaded)
+
+    async def record(self, message_id: str) -> None:
+        if not self.usable:
+            return
+        try:
+            await self._producer.send_and_wait(self.topic, value=b"", key=message_id.encode())
+        except KafkaError as exc:
+            raise BrokerError(f"ledger topic {self.topic}: {exc!r}") from exc
+
+    async def stop(self) -> None:
+        if self._tail is not None:
+            self._tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                await self._tail
+        if self._reader is not None:
+            with contextlib.suppress(KafkaError):
+                await self._reader.stop()
+        self._tail = self._reader = None
+
+    async def _ensure_topic(self) -> None:
+        admin = AIOKafkaAdminClient(**self._kafka)
+        await admin.start()
+        try:
+            if self.topic in await admin.list_topics():
+                return
+            brokers = len((await admin.describe_cluster())["brokers"])
+            retention_ms = int(max(self.seen.window_s, 3600) * 1000 * 2)
+            topic = NewTopic(
+                self.topic,
+                1,
+                min(3, max(1, brokers)),
+                topic_configs={"retention.ms": str(retention_ms), "cleanup.policy": "delete"},
+            )
+            await admin.create_topics([topic])
+            log.info("ledger_topic_created", topic=self.topic, retention_ms=retention_ms)
+        finally:
+            await admin.close()
+
+    async def _open_reader(self) -> list[int]:
+        reader = self._reader = AIOKafkaConsumer(
+            **self._kafka, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        await reader.start()
+        await reader.topics()  # fills the metadata of every topic
+        partitions = sorted(reader.partitions_for_topic(self.topic) or ())
+        if not partitions:
+            raise KafkaError(f"ledger topic {self.topic} has no partitions")
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        return partitions
+
+    async def _write_markers(self, partitions: list[int]) -> None:
+        self._marker = uuid.uuid4().hex.encode()
+        self._waiting_for = set(partitions)
+        for partition in partitions:
+            await self._producer.send_and_wait(
+                self.topic, value=b"", partition=partition, headers=[(MARKER, self._marker)]
+            )
+
+    async def _follow(self) -> None:
+        assert self._reader is not None
+        while True:
+            try:
+                batches = await self._reader.getmany(timeout_ms=1000, max_records=5000)
+            except KafkaError as exc:  # the reader reconnects by itself; keep following
+                log.warning("ledger_read_failed", topic=self.topic, error=repr(exc))
+                await asyncio.sleep(1.0)
+                continue
+            for tp, records in batches.items():
+                for record in records:
+                    self._read(tp.partition, record)
+
+    def _read(self, partition: int, record: ConsumerRecord[bytes, bytes]) -> None:
+        if any(key == MARKER for key, _ in record.headers):
+            if dict(record.headers).get(MARKER) == self._marker:
+                self._waiting_for.discard(partition)
+                if not self._waiting_for:
+                    self._caught_up.set()
+            return
+        if not record.key:
+            return
+        at = record.timestamp / 1000 if record.timestamp and record.timestamp > 0 else time.time()
+        self.seen.add(record.key.decode("utf-8", "replace"), at)
+        self.loaded += 1

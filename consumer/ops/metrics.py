@@ -1,0 +1,181 @@
+"""Prometheus metrics, read from the service's own state at scrape time.
+
+Nothing in the delivery path touches a metrics library: the counters the service keeps anyway
+(``Stats``, the budget, the client's call counts, the offset trackers) are turned into metric
+families when Prometheus asks. One registry per service, so tests can run several at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from consumer.engine.offsets import Offsets
+from consumer.engine.work import Stats
+from consumer.freshsales.budget import Budget
+
+PREFIX = "fsd_"
+
+
+class Observed(Protocol):
+    """What the collector reads: the service, seen through the few things it exposes."""
+
+    budget: Budget
+    offsets: Offsets[TopicPartition]
+    consumer: AIOKafkaConsumer | None
+
+    @property
+    def stats(self) -> Stats: ...
+
+    def backlog(self) -> int | None: ...
+
+    def drain_eta_s(self) -> float | None: ...
+
+    def ready(self) -> tuple[bool, str]: ...
+
+    def circuit_open(self) -> bool: ...
+
+    def calls_by_endpoint(self) -> dict[tuple[str, str], int]: ...
+
+    def buffered(self) -> int: ...
+
+
+class ServiceCollector(Collector):
+    def __init__(self, service: Observed) -> None:
+        self._service = service
+
+    def collect(self) -> Iterator[Metric]:
+        service = self._service
+        stats = service.stats
+        yield from _events(stats)
+        calls = CounterMetricFamily(
+            PREFIX + "freshsales_calls", "Freshsales API calls", labels=("endpoint", "status")
+        )
+        for (endpoint, status), count in sorted(service.calls_by_endpoint().items()):
+            calls.add_metric((endpoint, status), count)
+        yield calls
+        yield _counter("retries", "delivery attempts retried", stats.retries)
+        letters = CounterMetricFamily(
+            PREFIX + "dead_letters", "events dead-lettered", labels=("reason",)
+        )
+        for reason, count in sorted(stats.dead_letters.items()):
+            letters.add_metric((reason,), count)
+        yield letters
+        yield from _quota(service.budget)
+        yield _counter("skipped_unchanged", "upserts not sent: unchanged", stats.unchanged)
+        yield _counter("coalesced", "identifies merged into another", stats.outcomes["coalesced"])
+        yield _counter(
+            "deduplicated", "track/page not sent: messageId seen", stats.outcomes["deduplicated"]
+        )
+        yield _gauge("in_flight", "events fetched and not finished", service.offsets.in_flight)
+        yield _gauge("buffered", "events queued or in progress", service.buffered())
+        backlog = service.backlog()
+        if backlog is not None:
+            yield _gauge("backlog_events", "unfinished events of assigned partitions", backlog)
+        eta = service.drain_eta_s()
+        if eta is not None:
+            yield _gauge("drain_eta_seconds", "time to work off the backlog at the quota", eta)
+        yield from _partitions(service)
+        yield _latency(stats)
+        ready, _ = service.ready()
+        yield _gauge("ready", "1 when /readyz answers 200", 1 if ready else 0)
+        yield _gauge(
+            "circuit_open", "1 while the circuit breaker holds calls", service.circuit_open()
+        )
+
+
+def registry_for(service: Observed) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ServiceCollector(service))
+    return registry
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(PREFIX + name, documentation, value=value)
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(PREFIX + name, documentation, value=value)
+
+
+def _events(stats: Stats) -> Iterator[Metric]:
+    events = CounterMetricFamily(
+        PREFIX + "events", "events finished, by type and outcome", labels=("type", "outcome")
+    )
+    for (kind, outcome), count in sorted(stats.by_type.items()):
+        events.add_metric((kind, outcome), count)
+    yield events
+
+
+def _quota(budget: Budget) -> Iterator[Metric]:
+    state = budget.state()
+    families = {
+        "limit": GaugeMetricFamily(
+            PREFIX + "quota_limit", "calls this process may make per window now", labels=["window"]
+        ),
+        "used": GaugeMetricFamily(
+            PREFIX + "quota_used", "our calls in the window", labels=["window"]
+        ),
+        "remaining": GaugeMetricFamily(
+            PREFIX + "quota_remaining", "calls left in the window", labels=["window"]
+        ),
+    }
+    for window in (state.minute, state.hour):
+        families["limit"].add_metric([window.name], window.limit)
+        families["used"].add_metric([window.name], window.used)
+        families["remaining"].add_metric([window.name], window.remaining)
+    yield from families.values()
+    yield _counter("quota_wait_seconds", "time calls waited for the quota", budget.waited_s)
+    yield _gauge("quota_rate_factor", "share of the quota usable after 429s", state.factor)
+    yield _counter("rate_limited", "429 answers", state.rate_limited)
+
+
+def _partitions(service: Observed) -> Iterator[Metric]:
+    committed = GaugeMetricFamily(
+        PREFIX + "committed_offset", "last committed position", labels=["topic", "partition"]
+    )
+    lag = GaugeMetricFamily(
+        PREFIX + "consumer_lag",
+        "high watermark minus committed position",
+        labels=["topic", "partition"],
+    )
+    oldest: float | None = None
+    now = time.monotonic()
+    consumer = service.consumer
+    for tp in list(service.offsets):
+        tracker = service.offsets[tp]
+        labels = [tp.topic, str(tp.partition)]
+        committed.add_metric(labels, tracker.committed)
+        end = consumer.highwater(tp) if consumer is not None else None
+        if end is not None:
+            lag.add_metric(labels, max(0, end - tracker.committed))
+        since = tracker.oldest_fetched_at
+        if since is not None:
+            oldest = max(oldest or 0.0, now - since)
+    yield committed
+    yield lag
+    yield _gauge(
+        "oldest_unfinished_age_seconds",
+        "how long the oldest unfinished event has waited since it was fetched",
+        oldest or 0.0,
+    )
+
+
+def _latency(stats: Stats) -> Metric:
+    histogram = HistogramMetricFamily(
+        PREFIX + "delivery_latency_seconds", "fetch to finish, per finished event"
+    )
+    latency = stats.latency
+    histogram.add_metric([], buckets=latency.cumulative(), sum_value=latency.total_s)
+    return histogram

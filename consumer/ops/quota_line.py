@@ -1,0 +1,84 @@
+"""The periodic quota line: what the quota allows, what it is spent on, and how long the backlog
+takes at this rate — the numbers an operator needs to tell "slow" from "stuck" at a glance."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from consumer.engine.work import Stats
+from consumer.freshsales.budget import Budget
+from consumer.freshsales.quota import QuotaState, drain_eta_s
+from consumer.logs import get_logger
+
+log = get_logger("consumer.freshsales.quota")
+
+
+class Watched(Protocol):
+    budget: Budget
+
+    @property
+    def stats(self) -> Stats: ...
+
+    def backlog(self) -> int | None: ...
+
+
+def quota_fields(
+    state: QuotaState,
+    stats: Stats,
+    *,
+    waited_s: float,
+    backlog: int | None,
+    calls_per_hour: float,
+) -> dict[str, object]:
+    """The quota line's fields (pure: a snapshot in, a flat mapping out)."""
+    per_event = stats.calls_per_event
+    eta = drain_eta_s(backlog, per_event, calls_per_hour) if backlog is not None else None
+    return {
+        "minute_used": state.minute.used,
+        "minute_remaining": state.minute.remaining,
+        "minute_limit": state.minute.limit,
+        "hour_used": state.hour.used,
+        "hour_remaining": state.hour.remaining,
+        "hour_limit": state.hour.limit,
+        "others_reported": state.hour.others + state.minute.others,
+        "rate_factor": round(state.factor, 2),
+        "paused_s": round(state.paused_for_s, 1),
+        "rate_limited": state.rate_limited,
+        "waited_s": round(waited_s, 1),
+        "calls": stats.calls,
+        "calls_per_event": round(per_event, 3),
+        "skipped_unchanged": stats.unchanged,
+        "skipped_known_person": stats.calls_saved,
+        "coalesced": stats.outcomes["coalesced"],
+        "deduplicated": stats.outcomes["deduplicated"],
+        "backlog": backlog,
+        "drain_eta_s": round(eta) if eta is not None else None,
+    }
+
+
+class Reporter:
+    def __init__(self, service: Watched, *, interval_s: float) -> None:
+        self._service = service
+        self._interval_s = interval_s
+
+    async def run(self) -> None:
+        if self._interval_s <= 0:
+            return
+        while True:
+            await asyncio.sleep(self._interval_s)
+            self.log()
+
+    def log(self) -> None:
+        service = self._service
+        budget = service.budget
+        log.info(
+            "quota",
+            **quota_fields(
+                budget.state(),
+                service.stats,
+                waited_s=budget.waited_s,
+                backlog=service.backlog(),
+                calls_per_hour=budget.calls_per_hour(),
+            ),
+        )
