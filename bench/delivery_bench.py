@@ -105,7 +105,7 @@ async def engine(broker: Broker, base: str, count: int) -> float:
     service = Service(settings)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
-    while not service.health.assigned:  # noqa: ASYNC110 (a figure to watch, not an event)
+    while not (service.engine and service.engine.assigned):  # noqa: ASYNC110 (a figure to watch, not an event)
         await asyncio.sleep(0.005)
     start = time.perf_counter()
     while service.stats.finished < count:

@@ -109,7 +109,7 @@ async def run_service(
         "event_calls": calls - START_UP_READS,
         "outcomes": dict(stats.outcomes),
         "skipped_unchanged": stats.unchanged,
-        "known_person_lookups_saved": stats.calls_saved,
+        "lookups_saved": stats.lookups_saved,
         "retries": stats.retries,
         "rate_limited": service.budget.state().rate_limited,
     }

@@ -13,7 +13,8 @@ Foreign exceptions are converted into this tree at one boundary each: aiohttp's 
     ├── CatalogError                  no          no    a field catalog given as input is malformed
     ├── ConfigurationError            no          yes   settings that cannot work (domain, key…)
     ├── BrokerError                   yes         no    Kafka did not take a write or a commit
-    │   └── OversizedRecord           no          no    a record larger than Kafka accepts
+    │   └── BrokerRefused             no          no    Kafka refused the settings or the request
+    │       └── OversizedRecord       no          no    a record larger than Kafka accepts
     └── FreshsalesError                                 an HTTP call did not succeed
         ├── TransientError            yes         no    5xx, timeout, connection error, bad answer
         │   └── RateLimited           yes         no    429, with the server's Retry-After
@@ -36,15 +37,19 @@ class ConfigurationError(DestinationError):
 
 
 class BrokerError(DestinationError):
-    """Kafka did not accept a write (a dead letter); it is tried again, the offset stays open."""
+    """Kafka did not do what was asked (a write, a commit, a read) for now: later may succeed."""
 
     retriable: ClassVar[bool] = True
 
 
-class OversizedRecord(BrokerError):
-    """Kafka refused a record as too large: sending the same record again cannot help."""
+class BrokerRefused(BrokerError):
+    """Kafka answered and refused: the settings (security, SASL) or the request cannot work."""
 
     retriable: ClassVar[bool] = False
+
+
+class OversizedRecord(BrokerRefused):
+    """Kafka refused a record as too large: sending the same record again cannot help."""
 
 
 class FreshsalesError(DestinationError):

@@ -18,7 +18,7 @@ from typing import IO
 
 import orjson
 
-from consumer.engine.work import Stats
+from consumer.engine.stats import Stats
 from consumer.logs import configure
 from consumer.service import Service
 from consumer.settings import Settings
@@ -143,9 +143,9 @@ def _report(simulator: Simulator, service: Service, total: int, out: IO[str]) ->
     for reason, n in sorted(stats.dead_letters.items()):
         out.write(f"    dead letter: {reason} {n}\n")
     out.write(f"  {'calls':<16}{stats.calls:>5}   ({stats.calls / max(total, 1):.2f} per event)\n")
-    out.write(f"  {'calls saved':<16}{stats.calls_saved + stats.unchanged:>5}")
+    out.write(f"  {'calls saved':<16}{stats.lookups_saved + stats.unchanged:>5}")
     out.write(
-        f"   ({stats.calls_saved} people known from identify,"
+        f"   ({stats.lookups_saved} people known from identify,"
         f" {stats.unchanged} unchanged upserts skipped)\n"
     )
     out.write(f"  {'retries':<16}{stats.retries:>5}\n")

@@ -53,7 +53,7 @@ class Running:
     async def until_assigned(self) -> None:
         """Wait until the account is read and partitions are assigned."""
         async with asyncio.timeout(LIMIT_S):
-            while not self.service.health.assigned:
+            while not (self.service.engine and self.service.engine.assigned):
                 self._alive()
                 await asyncio.sleep(0.05)
 

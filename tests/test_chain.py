@@ -11,7 +11,7 @@ import pytest
 from consumer.engine.chain import Chain, advance
 from consumer.engine.memory.identities import IdentityCache
 from consumer.errors import TransientError
-from consumer.freshsales.client import Answer
+from consumer.freshsales.answers import Answer
 from translate import LookupKind, Options, Reason, Translation, TranslationError, translate_bytes
 
 LOOKUPS = {
@@ -79,7 +79,7 @@ async def test_answers_feed_later_calls_in_order() -> None:
     deal = fake.sent[2][2]["deal"]
     assert (deal["sales_account_id"], deal["contacts_added_list"]) == (1001, [1002])
     assert chain.done
-    assert (chain.calls, chain.skipped) == (3, 0)
+    assert (chain.calls, chain.lookups_saved) == (3, 0)
 
 
 async def test_a_retry_resumes_at_the_failed_step() -> None:
@@ -111,7 +111,7 @@ async def test_a_person_known_from_identify_costs_track_no_lookup_call() -> None
     assert activity["owner_id"] == 42
     assert activity["sales_activity_type_id"] == 701
     assert fake.sent[1][2] == {"contact": {"lifecycle_stage_id": 503}}
-    assert (chain.calls, chain.skipped) == (2, 1)
+    assert (chain.calls, chain.lookups_saved) == (2, 1)
 
 
 async def test_an_unknown_person_is_resolved_once_then_remembered() -> None:

@@ -1,4 +1,4 @@
-"""Coalescing: a user's identifies queued behind each other become one upsert, in order."""
+"""Folding identifies: a user's identifies queued behind each other become one upsert, in order."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections.abc import Mapping
 import orjson
 
 from consumer.engine.dispatch import KeyedDispatcher
-from consumer.engine.folding import Coalescer
+from consumer.engine.folding import IdentifyFolding
 from consumer.engine.offsets import PartitionOffsets
+from consumer.engine.source import Record
 from consumer.engine.work import Work
-from consumer.kafka.deadletters import Source
 from translate import Options, decode, merge_identifies, translate_event
 
 OPTIONS = Options()
@@ -79,8 +79,8 @@ def work(tracker: PartitionOffsets, offset: int, event: Mapping[str, object]) ->
     decoded = decode(raw)
     translation = translate_event(decoded, OPTIONS)
     keep = decoded if translation.type == "identify" else None
-    source = Source("t", 0, offset, None, raw, ())
-    return Work(source, tracker, "u1", translation, None, event=keep)
+    record = Record("t", 0, offset, None, raw, ())
+    return Work(record, tracker, "u1", translation, None, event=keep)
 
 
 async def run_with_coalescing(works: list[Work]) -> list[Work]:
@@ -89,10 +89,9 @@ async def run_with_coalescing(works: list[Work]) -> list[Work]:
 
     async def handle(w: Work) -> None:
         await gate.wait()  # the first stays in progress until everything is queued
-        handled.append(coalesce(w))
+        handled.append(w)
 
-    dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(handle)
-    coalesce = Coalescer(dispatcher, lambda: OPTIONS)
+    dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(handle, IdentifyFolding(lambda: OPTIONS))
     for w in works:
         dispatcher.submit(w.key, w)
     gate.set()
@@ -117,9 +116,9 @@ async def test_identifies_behind_the_one_in_progress_merge_into_the_next_one_han
         work(tracker, 4, identify(4, firstName="D")),
     ]
     handled = await run_with_coalescing(works)
-    # The first was already in progress when the others arrived: it merged those behind it.
-    assert [w.source.offset for w in handled] == [0, 3, 4]
-    assert [w.source.offset for w in handled[0].absorbed] == [1, 2]
+    # The first was about to be handled when the others were queued: it took over those behind.
+    assert [w.record.offset for w in handled] == [0, 3, 4]
+    assert [w.record.offset for w in handled[0].absorbed] == [1, 2]
     merged = handled[0].translation
     assert merged is not None
     assert merged.message_id == "m2"
@@ -137,7 +136,7 @@ async def test_identifies_of_another_record_or_invalid_ones_are_not_merged() -> 
     other_email["traits"] = {"email": "new@example.com"}
     works = [work(tracker, 0, identify(0)), work(tracker, 1, other_email)]
     tracker.fetched(2)  # an undecodable record: no translation, never merged
-    works.append(Work(Source("t", 0, 2, None, b"{", ()), tracker, "u1", None, None))
+    works.append(Work(Record("t", 0, 2, None, b"{", ()), tracker, "u1", None, None))
     works.append(work(tracker, 3, identify(3)))
     handled = await run_with_coalescing(works)
     assert all(not w.absorbed for w in handled)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from consumer.engine.source import Record
 from consumer.errors import RejectedError, TransientError
-from consumer.kafka.deadletters import Source, header, letter_headers
+from consumer.kafka.deadletters import header, letter_headers
 from translate import Reason, TranslationError
 
 AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-SOURCE = Source(
+SOURCE = Record(
     topic="segment-events",
     partition=2,
     offset=4711,
     key=b"u1",
     value=b"{}",
-    headers=[("trace", b"t-1"), ("nothing", None), ("fsd-reason", b"stale")],
+    headers=(("trace", b"t-1"), ("nothing", None), ("fsd-reason", b"stale")),
 )
 
 
@@ -61,13 +62,13 @@ def test_retries_exhausted_without_an_answer_has_an_empty_status() -> None:
 
 
 def test_a_replayed_event_that_fails_again_keeps_its_replay_count_only() -> None:
-    replayed = Source(
+    replayed = Record(
         topic="segment-events",
         partition=0,
         offset=12,
         key=b"u1",
         value=b"{}",
-        headers=[("trace", b"t-1"), ("fsd-reason", b"stale"), ("fsd-replay-count", b"2")],
+        headers=(("trace", b"t-1"), ("fsd-reason", b"stale"), ("fsd-replay-count", b"2")),
     )
     error = TranslationError(Reason.MISSING_EMAIL, "identify has no email")
     again = letter_headers(replayed, Reason.MISSING_EMAIL, error, attempts=0, at=AT)

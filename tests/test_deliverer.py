@@ -8,18 +8,21 @@ from typing import Any
 
 import orjson
 
+from consumer.backoff import Backoff
 from consumer.engine.breaker import Breaker
 from consumer.engine.chain import Chain, advance
-from consumer.engine.delivery import Deliverer
+from consumer.engine.delivery import Deliverer, Memory
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.policy import RetryPolicy
+from consumer.engine.source import Record
 from consumer.engine.work import Work
-from consumer.errors import BrokerError, FreshsalesError, RateLimited, RejectedError
-from consumer.freshsales.client import Answer
-from consumer.kafka.deadletters import Headers, Source
+from consumer.errors import FreshsalesError, RateLimited, RejectedError
+from consumer.freshsales.answers import Answer
+from consumer.kafka.deadletters import Headers
+from tests.fakes.outlets import FakeLedger, FakeLetters, FakeStanding
 from translate import LookupKind, Options, decode, translate_event
 
 LOOKUPS = {
@@ -56,8 +59,8 @@ def work(tracker: PartitionOffsets, offset: int, event: dict[str, Any]) -> Work:
     decoded = decode(orjson.dumps(event))
     translation = translate_event(decoded, OPTIONS)
     kept = decoded if translation.type == "identify" else None
-    source = Source("t", 0, offset, None, orjson.dumps(event), ())
-    return Work(source, tracker, "u1", translation, None, event=kept)
+    record = Record("t", 0, offset, None, orjson.dumps(event), ())
+    return Work(record, tracker, "u1", translation, None, event=kept)
 
 
 def identify(**traits: object) -> dict[str, Any]:
@@ -76,36 +79,27 @@ def track(message_id: str, name: str = "Signed Up") -> dict[str, Any]:
 
 class Harness:
     def __init__(self, caller: Scripted, *, ledger_fails: bool = False) -> None:
-        self.letters: list[tuple[str, bytes | None, Headers]] = []
-        self.ledger: list[str] = []
+        self.dead = FakeLetters()
+        self.recorded = FakeLedger(fails=ledger_fails)
         self.breaker = Breaker()
-        ready = asyncio.Event()
-        ready.set()
-
-        async def send_letter(
-            topic: str, key: bytes | None, value: bytes | None, h: Headers
-        ) -> None:
-            self.letters.append((topic, value, h))
-
-        async def record(message_id: str) -> None:
-            if ledger_fails:
-                raise BrokerError("ledger down")
-            self.ledger.append(message_id)
-
         self.deliverer = Deliverer(
             caller,
-            send_letter,
-            dlq_topic="t.dlq",
-            lookups=lambda: LOOKUPS,
-            people=IdentityCache(),
-            policy=RetryPolicy(base_s=0.001, cap_s=0.001),
+            FakeStanding(LOOKUPS),
+            Memory(IdentityCache(), UpsertMemory(3600), SeenMessages(3600)),
+            self.dead,
+            self.recorded.record,
+            policy=RetryPolicy(backoff=Backoff(0.001, 0.001, jitter=True)),
             breaker=self.breaker,
-            on_fatal=lambda error: None,
-            ready=ready,
-            upserts=UpsertMemory(3600),
-            seen=SeenMessages(3600),
-            record_delivered=record,
+            progress=asyncio.Event(),
         )
+
+    @property
+    def ledger(self) -> list[str]:
+        return self.recorded.recorded
+
+    @property
+    def letters(self) -> list[tuple[str, bytes | None, Headers]]:
+        return [("t.dlq", letter.record.value, letter.headers) for letter in self.dead.letters]
 
 
 async def test_a_delivered_track_is_recorded_and_its_repeat_is_not_sent() -> None:
@@ -157,7 +151,7 @@ async def test_a_rejected_merged_identify_is_delivered_apart_so_only_the_culprit
     assert first.translation is not None
     merged_event = {**identify(title="B")}
     merged = Work(
-        first.source,
+        first.record,
         tracker,
         "u1",
         translate_event(merged_event, OPTIONS),

@@ -17,7 +17,9 @@ from consumer.errors import (
     RejectedError,
     TransientError,
 )
-from consumer.freshsales.client import MAX_ANSWER_BYTES, ClientOptions, FreshsalesClient
+from consumer.freshsales.answers import MAX_ANSWER_BYTES
+from consumer.freshsales.client import ClientOptions, FreshsalesClient
+from consumer.freshsales.paced import PacedCaller
 from sandbox.simulator import Fault, RunningSimulator, Simulator, SimulatorConfig, running
 
 KEY = "client-test-key"
@@ -232,7 +234,7 @@ async def test_calls_need_an_open_client(served: RunningSimulator) -> None:
 
 
 class Meter:
-    """Records what the client tells the quota budget."""
+    """Records what the quota stage tells the budget."""
 
     def __init__(self) -> None:
         self.acquired = 0
@@ -257,12 +259,13 @@ async def test_every_call_spends_the_quota_and_reports_what_the_answer_said_of_i
     meter = Meter()
     async with (
         running(Simulator(config)) as served,
-        FreshsalesClient(served.base_url(), KEY, meter=meter) as client,
+        FreshsalesClient(served.base_url(), KEY) as client,
     ):
-        await client.call("GET", "selector/owners")
-        await client.call("GET", "selector/owners")
+        paced = PacedCaller(meter, client)
+        await paced.call("GET", "selector/owners")
+        await paced.call("GET", "selector/owners")
         with pytest.raises(RateLimited):
-            await client.call("GET", "selector/owners")
+            await paced.call("GET", "selector/owners")
         answers = dict(client.answers)
     assert meter.acquired == 3
     (s1, r1, left1, total1), (s2, _, left2, _), (s3, wait, _, _) = meter.released
@@ -277,9 +280,17 @@ async def test_every_call_spends_the_quota_and_reports_what_the_answer_said_of_i
 async def test_a_call_that_gets_no_answer_still_counts() -> None:
     meter = Meter()
     async with FreshsalesClient(
-        "http://127.0.0.1:9/crm/sales/api", KEY, ClientOptions(connect_timeout_s=1.0), meter=meter
+        "http://127.0.0.1:9/crm/sales/api", KEY, ClientOptions(connect_timeout_s=1.0)
     ) as client:
         with pytest.raises(TransientError):
-            await client.call("POST", "contacts/upsert", UPSERT)
+            await PacedCaller(meter, client).call("POST", "contacts/upsert", UPSERT)
         assert client.answers == {("POST contacts/upsert", "none"): 1}
     assert meter.released == [(None, None, None, None)]
+
+
+async def test_a_path_refused_before_sending_spends_no_quota() -> None:
+    meter = Meter()
+    async with FreshsalesClient("http://127.0.0.1:9/crm/sales/api", KEY) as client:
+        with pytest.raises(RejectedError, match="unexpected path"):
+            await PacedCaller(meter, client).call("GET", "../admin")
+    assert (meter.acquired, meter.released) == (0, [])

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
+from consumer.ops.observed import ready
 from sandbox.audit import UserStream, audit
 from sandbox.faultmix import every_nth_request
 from sandbox.simulator import Fault, RunningSimulator, Simulator, SimulatorConfig, running
@@ -38,13 +39,13 @@ def api_calls(served: RunningSimulator, since: int = 0) -> list[str]:
 
 def standing(run: Running) -> tuple[bool, str | None]:
     """Whether the key is accepted, and why delivery stopped (None: it did not)."""
-    return run.service.health.auth_ok, run.service.health.fatal
+    return run.service.standing.key_accepted, run.service.standing.refusal
 
 
 def fetched(run: Running) -> int:
     """Events the service has taken from Kafka so far (finished or still in its buffer)."""
-    assert run.service.dispatcher is not None
-    return run.service.stats.finished + run.service.dispatcher.buffered
+    assert run.service.engine is not None
+    return run.service.stats.finished + run.service.engine.buffered
 
 
 async def test_through_5xx_drops_slow_answers_and_429s_every_event_arrives_once(
@@ -130,7 +131,7 @@ async def test_an_outage_opens_the_circuit_pauses_fetching_and_everything_arrive
             sim.inject(Fault(status=503), times=1_000_000)  # Freshsales is down
             await produce_keyed(kafka_topic, stream.take(100))
             async with asyncio.timeout(20):
-                while not run.service.circuit_open():
+                while not run.service.breaker.is_open():
                     await asyncio.sleep(0.02)
             # The backlog grows in Kafka while the circuit is open, not in the service.
             await produce_keyed(kafka_topic, stream.take(900))
@@ -138,11 +139,11 @@ async def test_an_outage_opens_the_circuit_pauses_fetching_and_everything_arrive
             most_buffered = 0
             until = time.monotonic() + 4
             while time.monotonic() < until:
-                assert run.service.dispatcher is not None
-                most_buffered = max(most_buffered, run.service.dispatcher.buffered)
+                assert run.service.engine is not None
+                most_buffered = max(most_buffered, run.service.engine.buffered)
                 assert fetched(run) == held
                 await asyncio.sleep(0.05)
-            assert run.service.circuit_open()
+            assert run.service.breaker.is_open()
             assert api_calls(served, calls_before) == []  # no hammering of a sick API
             assert run.service.stats.dead_letters == {}
 
@@ -173,7 +174,7 @@ async def test_a_key_revoked_mid_run_stops_consumption_without_dead_letters_unti
             sim.set_api_key("regenerated-by-an-admin")  # the service's key is now refused
             await produce_keyed(kafka_topic, stream.take(30))
             async with asyncio.timeout(10):
-                while run.service.health.fatal is None:
+                while run.service.standing.refusal is None:
                     await asyncio.sleep(0.02)
             finished, calls_before = run.service.stats.finished, len(sim.requests)
             await asyncio.sleep(2)
@@ -182,7 +183,7 @@ async def test_a_key_revoked_mid_run_stops_consumption_without_dead_letters_unti
             auth_ok, stopped_for = standing(run)
             assert not auth_ok
             assert "401" in str(stopped_for)
-            assert run.service.ready() == (False, f"stopped: {stopped_for}")
+            assert ready(run.service) == (False, f"stopped: {stopped_for}")
             assert fetched(run) <= 60
             # Only the key re-checks (every 0.5 s here) reach Freshsales.
             rechecks = api_calls(served, calls_before)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consumer.backoff import Backoff
 from consumer.freshsales.quota import Quota, QuotaConfig, drain_eta_s
 
 
@@ -92,7 +93,7 @@ def test_a_second_429_after_the_pause_cuts_again_but_never_below_the_floor() -> 
 
 
 def test_without_retry_after_the_pause_doubles_per_consecutive_429_up_to_the_cap() -> None:
-    quota = Quota(QuotaConfig(per_minute=100, per_hour=1000, backoff_s=5.0, backoff_cap_s=15.0))
+    quota = Quota(QuotaConfig(per_minute=100, per_hour=1000, backoff=Backoff(5.0, 15.0)))
     pauses = []
     now = 0.0
     for _ in range(4):

@@ -20,8 +20,9 @@ from consumer.commands.dlq.selection import (
     replay_count,
     replay_headers,
 )
+from consumer.engine.source import Record
 from consumer.errors import RejectedError
-from consumer.kafka.deadletters import Source, letter_headers
+from consumer.kafka.deadletters import letter_headers
 from translate import Reason
 
 NOON = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -127,7 +128,7 @@ def test_the_replay_count_counts_on_from_the_letter() -> None:
 
 def test_a_second_failure_keeps_the_count_so_a_second_replay_counts_on() -> None:
     first = replay_headers(letter())
-    source = Source("events", 0, 7, b"k", b"{}", first)
+    source = Record("events", 0, 7, b"k", b"{}", tuple(first))
     error = RejectedError("answered 400", status=400, messages=(), endpoint="POST contacts")
     again = letter_headers(source, Reason.REJECTED, error, attempts=1, at=NOON)
     assert replay_headers(again) == [*ORIGINAL, ("fsd-replay-count", b"2")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consumer.engine.work import Stats
+from consumer.engine.stats import Stats
 from consumer.freshsales.quota import Quota, QuotaConfig
 from consumer.ops.quota_line import quota_fields
 
@@ -12,14 +12,14 @@ def test_the_quota_line_says_what_is_used_left_saved_and_how_long_the_backlog_ta
     for _ in range(10):
         quota.sent()
         quota.answered(0.0)
-    stats = Stats(calls=10, unchanged=4, calls_saved=6)
+    stats = Stats(calls=10, unchanged=4, lookups_saved=6)
     stats.outcomes.update({"delivered": 15, "coalesced": 3, "deduplicated": 2})
     fields = quota_fields(
         quota.state(1.0), stats, waited_s=12.34, backlog=1000, calls_per_hour=1000.0
     )
     assert fields["minute_used"] == fields["hour_used"] == 10
     assert (fields["minute_remaining"], fields["hour_remaining"]) == (390, 990)
-    assert (fields["skipped_unchanged"], fields["skipped_known_person"]) == (4, 6)
+    assert (fields["skipped_unchanged"], fields["lookups_saved"]) == (4, 6)
     assert (fields["coalesced"], fields["deduplicated"]) == (3, 2)
     assert fields["calls_per_event"] == 0.5  # 10 calls for 20 finished events
     assert fields["drain_eta_s"] == 1800  # 1,000 events at 0.5 calls each, 1,000 calls per hour

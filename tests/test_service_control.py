@@ -21,7 +21,7 @@ async def served() -> AsyncIterator[RunningSimulator]:
 
 
 def stopped_for(service: Service) -> str | None:
-    return service.health.fatal
+    return service.standing.refusal
 
 
 def identify(n: int) -> bytes:
@@ -41,13 +41,13 @@ async def test_a_refused_key_stops_delivery_without_dead_letters_then_resumes(
         async with asyncio.timeout(10):
             while stopped_for(run.service) is None:
                 await asyncio.sleep(0.01)
-        assert not run.service.health.auth_ok
+        assert not run.service.standing.key_accepted
         await run.until_finished(6)
         stats = run.service.stats
         assert stats.outcomes == {"delivered": 6}
         assert stats.dead_letters == {}
         assert stopped_for(run.service) is None
-        assert run.service.health.auth_ok
+        assert run.service.standing.key_accepted
 
 
 async def test_fetching_pauses_when_the_buffer_is_full(kafka_topic: KafkaTopic) -> None:
@@ -59,7 +59,9 @@ async def test_fetching_pauses_when_the_buffer_is_full(kafka_topic: KafkaTopic) 
             most = 0
             async with asyncio.timeout(60):
                 while run.service.stats.finished < 600:
-                    most = max(most, run.service.offsets.in_flight)
+                    most = max(
+                        most, run.service.engine.offsets.in_flight if run.service.engine else 0
+                    )
                     await asyncio.sleep(0.002)
     assert 0 < most <= 40
 

@@ -1,4 +1,10 @@
-"""The ``freshsales-destination`` command (also ``python -m consumer``)."""
+"""The ``freshsales-destination`` command (also ``python -m consumer``).
+
+Each command registers its own sub-parser with a ``run`` callable. Commands that live outside
+the service — ``demo`` and ``simulate``, which run the local stand-ins of ``sandbox/`` — are
+found through the entry-point group ``freshsales_destination.commands`` (declared in
+pyproject.toml), so the one console script offers them without the service importing them.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import orjson
 
 from consumer import __version__
-from consumer.commands.arguments import moment, number, whole
+from consumer.commands.arguments import moment
 from consumer.commands.check.report import add_check_command
 from consumer.commands.dlq.cli import add_dlq_parser
 from translate import CatalogError, FieldCatalog, Flavor, Options
@@ -34,16 +41,8 @@ def _stage(text: str) -> tuple[str, str]:
     return event.strip(), stage.strip()
 
 
-_count = whole(0)
-_share = number(0.0, 1.0)
-_millis = number(0.0)
-
-
-def _port(text: str) -> int:
-    value = _count(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
-    return value
+PLUGINS = "freshsales_destination.commands"
+"""Entry points of this group are called with the sub-parsers to add their own commands."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         " it the way the Segment docs' examples are written",
     )
 
-    commands.add_parser(
+    tr.set_defaults(run=_translate)
+
+    run = commands.add_parser(
         "run",
         help="the service: deliver Segment events from Kafka to Freshsales (configured from the"
         " environment)",
@@ -130,120 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
         " SIGINT: stop fetching, finish in-flight work within SHUTDOWN_GRACE_SECONDS, commit,"
         " exit 0. Exit 1: delivery crashed; 2: configuration error.",
     )
-    commands.add_parser(
-        "demo",
-        help="the whole product on embedded defaults: broker, simulator, sample events",
-        description="Start a Kafka broker (KAFKA_BOOTSTRAP_SERVERS, else Docker via"
-        " testcontainers, else the embedded broker) and the Freshsales simulator, produce the"
-        " bundled sample events and generated ones, deliver them with the real service, then"
-        " print what exists in the simulated CRM and the delivery counters.",
-    )
-    _add_simulate(commands)
+    run.set_defaults(run=lambda args: _run_service())
     add_check_command(commands)
     add_dlq_parser(commands)
+    for register in entry_points(group=PLUGINS):
+        register.load()(commands)
     return parser
-
-
-def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sim = commands.add_parser(
-        "simulate",
-        help="run a local Freshsales API simulator (for tests, demos and benchmarks)",
-        description="Serve a simulated Freshsales account over HTTP until SIGINT/SIGTERM. The"
-        " base URL(s), the API key and the /_sim control endpoints are printed on start;"
-        " docs/simulator.md describes what it enforces.",
-    )
-    sim.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    sim.add_argument(
-        "--port",
-        type=_port,
-        default=8765,
-        help="TCP port; 0 = any free port (default: %(default)s)",
-    )
-    sim.add_argument("--api-key", default="sim-api-key", help="accepted key (default: %(default)s)")
-    sim.add_argument(
-        "--per-minute",
-        type=_count,
-        default=400,
-        help="requests per minute per account; 0 = unlimited",
-    )
-    sim.add_argument(
-        "--per-hour", type=_count, default=1000, help="requests per hour per account; 0 = unlimited"
-    )
-    sim.add_argument(
-        "--fail-rate", type=_share, default=0.0, help="share of requests answered 500/502/503"
-    )
-    sim.add_argument(
-        "--drop-rate", type=_share, default=0.0, help="share of requests dropped without answer"
-    )
-    sim.add_argument(
-        "--latency-ms", type=_millis, default=0.0, help="delay added before every answer"
-    )
-    sim.add_argument(
-        "--flavor",
-        choices=["suite", "classic", "both"],
-        default="both",
-        help="which accounts to serve: Suite under /crm/sales/api, Classic under /api"
-        " (default: %(default)s)",
-    )
-    sim.add_argument("--seed", type=int, default=0, help="seed of the random faults")
-    sim.add_argument(
-        "--create-status",
-        type=int,
-        choices=[200, 201],
-        default=200,
-        help="status of a create or upsert-create (default: %(default)s)",
-    )
-    sim.add_argument(
-        "--ignore-unknown-fields",
-        action="store_true",
-        help="ignore unknown fields instead of answering 400",
-    )
-    sim.set_defaults(subparser=sim)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        from sandbox.demo import run_demo  # the sandbox is never imported by the service path
-
-        return run_demo(sys.stdout)
-    if args.command == "simulate":
-        return _simulate(args)
-    if args.command == "check":
-        from consumer.commands.check.checks import main as check
-
-        return check(args.json, args.timeout, args.sample)
-    if args.command == "dlq":
-        from consumer.commands.dlq.cli import run_dlq
-
-        return run_dlq(args)
-    if args.command == "run":
-        from consumer.commands.run import run_service
-
-        return run_service()
-    return _translate(args)
+    status: int = args.run(args)
+    return status
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    # Imported here: the service path never imports the sandbox.
-    from sandbox.simulator import SimulatorConfig
-    from sandbox.simulator.serve import serve
+def _run_service() -> int:
+    from consumer.commands.run import run_service  # aiokafka and aiohttp: only when it runs
 
-    if args.fail_rate + args.drop_rate > 1:
-        args.subparser.error("--fail-rate plus --drop-rate must not exceed 1")
-    config = SimulatorConfig(
-        api_key=args.api_key,
-        flavors=("suite", "classic") if args.flavor == "both" else (args.flavor,),
-        per_minute=args.per_minute,
-        per_hour=args.per_hour,
-        fail_rate=args.fail_rate,
-        drop_rate=args.drop_rate,
-        latency_ms=args.latency_ms,
-        seed=args.seed,
-        create_status=args.create_status,
-        ignore_unknown_fields=args.ignore_unknown_fields,
-    )
-    return serve(config, args.host, args.port, sys.stdout)
+    return run_service()
 
 
 def _translate(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from consumer.logs import configure, get_logger
 from consumer.service import Service
 from consumer.settings import Settings
 
-log = get_logger("consumer.commands.run")
+log = get_logger(__name__)
 
 
 def run_service() -> int:

@@ -10,18 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.unchanged import UpsertMemory
-from consumer.freshsales.client import Answer
+from consumer.freshsales.answers import Caller
 from translate import Lookups, Step, Translation, materialize, step_record
-
-
-class Caller(Protocol):
-    async def call(
-        self, method: str, path: str, body: Mapping[str, object] | None = None
-    ) -> Answer: ...
 
 
 @dataclass
@@ -31,7 +24,7 @@ class Chain:
     translation: Translation
     next_step: int = 0
     calls: int = 0
-    skipped: int = 0
+    lookups_saved: int = 0
     """Person look-ups the identity cache answered."""
     unchanged: int = 0
     """Upserts not sent because the same write was delivered recently."""
@@ -64,7 +57,7 @@ async def advance(
     while chain.next_step < len(requests):
         request = requests[chain.next_step]
         if request.skip_if_known and Step.PERSON in chain.records:
-            chain.skipped += 1
+            chain.lookups_saved += 1
         else:
             path, body = materialize(request, chain.records, lookups)
             record: Mapping[str, object] | None = (

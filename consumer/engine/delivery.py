@@ -2,9 +2,8 @@
 offset. Decisions come from ``consumer.engine.policy``; this module only carries them out.
 
 Calls in flight are bounded by the client's connection pool (``MAX_IN_FLIGHT``) and paced by the
-quota budget inside the client; a key that waits to retry holds neither, so it costs the others
-nothing, and work that needs no call (a known person, an unchanged upsert, a duplicate) never
-waits for the quota at all.
+quota budget; a key that waits to retry holds neither, so it costs the others nothing, and work
+that needs no call (a known person, an unchanged upsert, a duplicate) never waits for the quota.
 """
 
 from __future__ import annotations
@@ -13,64 +12,95 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from datetime import UTC, datetime
-
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from consumer.engine.breaker import Breaker
-from consumer.engine.chain import Caller, Chain, advance, forget
+from consumer.engine.chain import Chain, advance, forget
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
-from consumer.engine.policy import DeadLetter, Retry, RetryPolicy, Stop, decide
-from consumer.engine.work import Stats, Work
-from consumer.errors import BrokerError, FreshsalesError, OversizedRecord, RateLimited
+from consumer.engine.policy import (
+    Attempt,
+    DeadLetter,
+    Refresh,
+    Retry,
+    RetryPolicy,
+    Split,
+    Stop,
+    decide,
+    health_signal,
+)
+from consumer.engine.source import Record
+from consumer.engine.stats import Stats
+from consumer.engine.work import Work
+from consumer.errors import BrokerError, FreshsalesError
+from consumer.freshsales.answers import Caller
 from consumer.freshsales.budget import Abandoned, abandon_when, waited_in_task
-from consumer.kafka.deadletters import PREFIX, Headers, letter_headers
 from consumer.logs import get_logger
 from translate import DestinationError, Lookups, Outcome, Reason, Step, Translation
 
-log = get_logger("consumer.engine.delivery")
-SendLetter = Callable[[str, bytes | None, bytes | None, Headers], Awaitable[None]]
-RecordDelivered = Callable[[str], Awaitable[None]]
+log = get_logger(__name__)
 # Activities are plain creates: these are the types whose messageIds are de-duplicated.
 ACTIVITY_TYPES = frozenset({"track", "page"})
+
+
+class Standing(Protocol):
+    """The account as deliveries need it: its settings, and whether the key is accepted."""
+
+    @property
+    def lookups(self) -> Lookups: ...
+
+    @property
+    def delivering(self) -> asyncio.Event:
+        """Set while deliveries may talk to Freshsales."""
+
+    def refused(self, error: DestinationError) -> None:
+        """A fatal answer (a refused key): stop delivering until the key works again."""
+
+
+class Letters(Protocol):
+    async def write(
+        self, record: Record, reason: Reason, error: DestinationError, attempts: int
+    ) -> None:
+        """Return once the dead-letter topic has the letter (never gives up: nothing may be
+        lost, the offset stays open meanwhile)."""
+
+
+RecordDelivered = Callable[[str], Awaitable[None]]
+"""Write a delivered activity's messageId to the ledger; raises BrokerError."""
+
+
+@dataclass
+class Memory:
+    """What the engine remembers to spend fewer calls."""
+
+    people: IdentityCache
+    upserts: UpsertMemory | None
+    seen: SeenMessages
 
 
 class Deliverer:
     def __init__(
         self,
         caller: Caller,
-        send_letter: SendLetter,
+        standing: Standing,
+        memory: Memory,
+        letters: Letters,
+        record_delivered: RecordDelivered,
         *,
-        dlq_topic: str,
-        lookups: Callable[[], Lookups],
-        people: IdentityCache,
         policy: RetryPolicy,
         breaker: Breaker,
-        on_fatal: Callable[[DestinationError], None],
-        ready: asyncio.Event,
-        progress: asyncio.Event | None = None,
-        upserts: UpsertMemory | None = None,
-        seen: SeenMessages | None = None,
-        record_delivered: RecordDelivered | None = None,
-        prepare: Callable[[Work], Work] | None = None,
+        progress: asyncio.Event,
     ) -> None:
         self._caller = caller
-        self._send_letter = send_letter
-        self._dlq_topic = dlq_topic
-        self._lookups = lookups
-        self._people = people
+        self._standing = standing
+        self._memory = memory
+        self._letters = letters
+        self._record_delivered = record_delivered
         self._policy = policy
         self._breaker = breaker
-        self._on_fatal = on_fatal
-        self._ready = ready
-        self._progress = progress or asyncio.Event()
-        self._upserts = upserts
-        self._seen = seen if seen is not None else SeenMessages(0)
-        self._record_delivered = record_delivered
-        self._prepare = prepare
+        self._progress = progress
         self.stats = Stats()
 
     async def handle(self, work: Work) -> None:
@@ -79,12 +109,9 @@ class Deliverer:
         elif work.translation is None or work.translation.outcome is not Outcome.DELIVER:
             outcome = work.translation.outcome.value if work.translation else "empty"
             self._finish(work, "skipped", why=outcome)
-        elif _activity_id(work.translation) in self._seen:
+        elif _activity_id(work.translation) in self._memory.seen:
             self._finish(work, "deduplicated")
         else:
-            if self._prepare is not None:
-                work = self._prepare(work)
-            assert work.translation is not None
             await self._deliver(work, work.translation)
 
     async def _deliver(self, work: Work, translation: Translation) -> None:
@@ -94,8 +121,9 @@ class Deliverer:
         quota_wait_before = 0.0
         refreshed = False
         abandon_when(lambda: work.tracker.revoked)
+        memory = self._memory
         while True:
-            await self._ready.wait()
+            await self._standing.delivering.wait()
             if work.tracker.revoked:
                 self._log(work, "abandoned", attempt=attempt)  # its new owner delivers it
                 return
@@ -106,75 +134,72 @@ class Deliverer:
             attempt += 1
             calls_before = chain.calls
             try:
-                await advance(chain, self._caller, self._lookups(), self._people, self._upserts)
+                await advance(
+                    chain, self._caller, self._standing.lookups, memory.people, memory.upserts
+                )
             except Abandoned:
                 self._log(work, "abandoned", attempt=attempt)  # revoked while waiting for quota
                 return
             except DestinationError as error:
                 self.stats.calls += chain.calls - calls_before
-                # A 429 says nothing about Freshsales' health: the quota budget handles it.
-                if isinstance(error, FreshsalesError) and not isinstance(error, RateLimited):
-                    self._breaker.record(not error.retriable, time.monotonic())
                 now = time.monotonic()
+                healthy = health_signal(error)
+                if healthy is not None:
+                    self._breaker.record(healthy, now)
                 if failing_since is None:
                     failing_since, quota_wait_before = now, waited_in_task()
-                decision = decide(
-                    error,
-                    attempt=attempt,
-                    failing_for_s=now - failing_since - (waited_in_task() - quota_wait_before),
-                    policy=self._policy,
-                    jitter=random.random(),
+                waited = waited_in_task() - quota_wait_before
+                facts = Attempt(
+                    number=attempt,
+                    failing_for_s=now - failing_since - waited,
+                    remembered=chain.remembered,
+                    can_refresh=not refreshed and _finds_person(translation),
+                    merged=len(work.absorbed),
                 )
+                decision = decide(error, facts, self._policy, random.random())
                 if isinstance(decision, Retry):
                     self.stats.retries += 1
                     self._log(
                         work, "retrying", attempt=attempt, error=error, delay_s=decision.delay_s
                     )
                     await asyncio.sleep(decision.delay_s)
+                elif isinstance(decision, Refresh):
+                    refreshed = True
+                    forget(chain, memory.people, memory.upserts)
+                    chain = Chain(translation)
+                    self._log(work, "retrying", attempt=attempt, error=error, why="stale_memory")
+                elif isinstance(decision, Split):
+                    await self._deliver_apart(work)
+                    return
                 elif isinstance(decision, DeadLetter):
-                    if (
-                        not refreshed
-                        and decision.reason is Reason.REJECTED
-                        and chain.remembered
-                        and _finds_person(translation)
-                    ):
-                        # Refused with an id from memory: maybe the record was deleted in
-                        # Freshsales since. Once, start over from fresh answers — only when the
-                        # event itself says who the person is (else forgetting loses them).
-                        refreshed = True
-                        forget(chain, self._people, self._upserts)
-                        chain = Chain(translation)
-                        self._log(
-                            work, "retrying", attempt=attempt, error=error, why="stale_memory"
-                        )
-                        continue
-                    if work.absorbed and decision.reason is Reason.REJECTED:
-                        # Maybe one of the merged identifies is at fault: each on its own, so
-                        # only that one is dead-lettered.
-                        await self._deliver_apart(work)
-                    else:
-                        await self._dead_letter(work, decision.reason, error, attempts=attempt)
+                    await self._dead_letter(work, decision.reason, error, attempts=attempt)
                     return
                 elif isinstance(decision, Stop):
                     failing_since = None  # a stopped service must not exhaust the retry window
-                    self._on_fatal(decision.error)
+                    self._standing.refused(decision.error)
             else:
                 self.stats.calls += chain.calls - calls_before
-                self.stats.calls_saved += chain.skipped
-                self.stats.unchanged += chain.unchanged
-                if chain.calls:
-                    self._breaker.record(True, time.monotonic())
-                await self._remember(work, translation)
-                fields: dict[str, object] = {"attempt": attempt, "calls": chain.calls}
-                if chain.unchanged:
-                    fields["unchanged"] = chain.unchanged
-                # Why a trait did not reach Freshsales: the first question when a field is empty.
-                if translation.ignored:
-                    fields["ignored"] = list(translation.ignored)
-                if translation.notices:
-                    fields["notices"] = [f"{n.code}:{n.field}" for n in translation.notices]
-                self._finish(work, "delivered", **fields)
+                await self._delivered(work, translation, chain, attempt)
                 return
+
+    async def _delivered(
+        self, work: Work, translation: Translation, chain: Chain, attempt: int
+    ) -> None:
+        stats = self.stats
+        stats.lookups_saved += chain.lookups_saved
+        stats.unchanged += chain.unchanged
+        if chain.calls:
+            self._breaker.record(True, time.monotonic())
+        await self._remember(work, translation)
+        fields: dict[str, object] = {"attempt": attempt, "calls": chain.calls}
+        if chain.unchanged:
+            fields["unchanged"] = chain.unchanged
+        # Why a trait did not reach Freshsales: the first question when a field is empty.
+        if translation.ignored:
+            fields["ignored"] = list(translation.ignored)
+        if translation.notices:
+            fields["notices"] = [f"{n.code}:{n.field}" for n in translation.notices]
+        self._finish(work, "delivered", **fields)
 
     async def _deliver_apart(self, work: Work) -> None:
         self._log(work, "coalescing_undone", coalesced=len(work.absorbed))
@@ -189,11 +214,10 @@ class Deliverer:
         """Record a delivered activity's messageId, here and in the ledger, before its offset can
         be committed: after a crash it is read again and must not be sent twice."""
         message_id = _activity_id(translation)
-        if message_id is None or not self._seen.enabled:
+        seen = self._memory.seen
+        if message_id is None or not seen.enabled:
             return
-        self._seen.add(message_id)
-        if self._record_delivered is None:
-            return
+        seen.add(message_id)
         try:
             await self._record_delivered(message_id)
         except BrokerError as exc:
@@ -203,47 +227,23 @@ class Deliverer:
     async def _dead_letter(
         self, work: Work, reason: Reason, error: DestinationError, *, attempts: int
     ) -> None:
-        # Merged identifies are dead-lettered one by one, each with its own original bytes.
+        # Folded events are dead-lettered one by one, each with its own original bytes.
         for each in work.all_sources():
-            await self._send_dead_letter(each, reason, error, attempts)
+            await self._letters.write(each.record, reason, error, attempts)
             self.stats.dead_letters[reason.value] += 1
             self._finish_one(
                 each, "dead_lettered", reason=reason.value, attempt=attempts, error=error
             )
-
-    async def _send_dead_letter(
-        self, work: Work, reason: Reason, error: DestinationError, attempts: int
-    ) -> None:
-        source = work.source
-        headers = letter_headers(source, reason, error, attempts=attempts, at=datetime.now(UTC))
-        value = source.value
-        delay = 0.5
-        while True:
-            try:
-                await self._send_letter(self._dlq_topic, source.key, value, headers)
-                return
-            except BrokerError as exc:
-                if not exc.retriable and value is not None:
-                    # Too large for Kafka: the letter goes without the value (the original
-                    # stays in the source topic at the offset the headers name).
-                    self._log(work, "dead_letter_value_dropped", size=len(value), error=exc)
-                    headers = [*headers, (PREFIX + "value-dropped", str(len(value)).encode())]
-                    value = None
-                    continue
-                # The offset stays open until Kafka has the letter: nothing may be lost.
-                self._log(work, "dead_letter_retrying", error=exc, delay_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
 
     def _finish(self, work: Work, outcome: str, **fields: object) -> None:
         if work.absorbed:
             fields["coalesced"] = len(work.absorbed)
         self._finish_one(work, outcome, **fields)
         for each in work.absorbed:
-            self._finish_one(each, "coalesced", into_offset=work.source.offset)
+            self._finish_one(each, "coalesced", into_offset=work.record.offset)
 
     def _finish_one(self, work: Work, outcome: str, **fields: object) -> None:
-        work.tracker.finished(work.source.offset)
+        work.tracker.finished(work.record.offset)
         self._progress.set()
         stats = self.stats
         stats.outcomes[outcome] += 1
@@ -253,7 +253,7 @@ class Deliverer:
         self._log(work, outcome, **fields)
 
     def _log(self, work: Work, event: str, **fields: object) -> None:
-        source, translation = work.source, work.translation
+        record, translation = work.record, work.translation
         error = fields.pop("error", None)
         if isinstance(error, FreshsalesError):
             fields |= {"status": error.status, "endpoint": error.endpoint}
@@ -262,9 +262,9 @@ class Deliverer:
         level = log.warning if event in ("retrying", "dead_lettered") else log.info
         level(
             event,
-            topic=source.topic,
-            partition=source.partition,
-            offset=source.offset,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
             message_id=translation.message_id if translation else None,
             type=translation.type if translation else None,
             latency_ms=round((time.monotonic() - work.fetched_at) * 1000, 1),
@@ -278,19 +278,3 @@ def _finds_person(translation: Translation) -> bool:
 
 def _activity_id(translation: Translation) -> str | None:
     return translation.message_id if translation.type in ACTIVITY_TYPES else None
-
-
-def letter_sender(send: Callable[..., Awaitable[object]]) -> SendLetter:
-    """Adapt a producer's ``send_and_wait`` so its failures become BrokerError (one boundary)."""
-
-    async def send_letter(
-        topic: str, key: bytes | None, value: bytes | None, headers: Headers
-    ) -> None:
-        try:
-            await send(topic, value=value, key=key, headers=list(headers))
-        except MessageSizeTooLargeError as exc:
-            raise OversizedRecord(f"dead-letter topic {topic}: {exc!r}") from exc
-        except KafkaError as exc:
-            raise BrokerError(f"dead-letter topic {topic}: {exc!r}") from exc
-
-    return send_letter

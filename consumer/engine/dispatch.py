@@ -5,6 +5,9 @@ order they were submitted; events of different keys run concurrently. A key has 
 it has work, so idle users cost nothing. The total in flight is bounded by the handler (it holds a
 semaphore around each attempt, and not while it waits to retry, so a stuck key never blocks the
 others), and the total buffered by the source, which pauses fetching (see ``buffered``).
+
+Just before a key's next work is handled, ``fold`` may let it stand for the work queued right
+behind it (``consumer.engine.folding``): what waits for the quota is sent as one.
 """
 
 from __future__ import annotations
@@ -12,15 +15,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
 W = TypeVar("W")
+Fold = Callable[[W, Iterable[W]], tuple[W, int]]
+"""(the work about to be handled, the work queued behind it) → (the work to handle instead, how
+many of the queued it took over, from the front)."""
+
+
+def no_fold(head: W, waiting: Iterable[W]) -> tuple[W, int]:
+    return head, 0
 
 
 class KeyedDispatcher(Generic[W]):
-    def __init__(self, handle: Callable[[W], Awaitable[None]]) -> None:
+    def __init__(self, handle: Callable[[W], Awaitable[None]], fold: Fold[W] = no_fold) -> None:
         self._handle = handle
+        self._fold = fold
         self._queues: dict[str, deque[W]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._buffered = 0
@@ -54,7 +65,10 @@ class KeyedDispatcher(Generic[W]):
     async def _drain(self, key: str, queue: deque[W]) -> None:
         try:
             while queue:
-                await self._handle(queue[0])
+                work, taken = self._fold(queue[0], itertools.islice(queue, 1, None))
+                if taken:
+                    self._drop_behind_head(queue, taken)
+                await self._handle(work)
                 queue.popleft()
                 self._settled(1)
         except Exception as exc:  # recorded for the service loop, which stops on it
@@ -88,23 +102,9 @@ class KeyedDispatcher(Generic[W]):
         self._settled(len(removed))
         return removed
 
-    def following(self, key: str, match: Callable[[W], bool], limit: int) -> list[W]:
-        """The queued work right behind ``key``'s work in progress, up to the first that does not
-        ``match`` (at most ``limit``). Nothing is removed: see ``drop_following``."""
-        queue = self._queues.get(key)
-        found: list[W] = []
-        for work in itertools.islice(queue or (), 1, None):
-            if len(found) >= limit or not match(work):
-                break
-            found.append(work)
-        return found
-
-    def drop_following(self, key: str, count: int) -> None:
-        """Remove ``count`` queued works behind the one in progress: its handler took them over
-        (it finishes their offsets with its own)."""
-        queue = self._queues[key]
+    def _drop_behind_head(self, queue: deque[W], count: int) -> None:
         if count > len(queue) - 1:
-            raise ValueError("fewer works queued than asked to drop")
+            raise ValueError("fold took more work than was queued")
         head = queue.popleft()
         for _ in range(count):
             queue.popleft()

@@ -1,4 +1,4 @@
-"""Coalescing: identifies of one user waiting behind each other become one upsert.
+"""Folding: identifies of one user waiting behind each other become one upsert.
 
 While quota is short, a user's identifies pile up in their queue (one per page load, often). When
 the first of them is about to be delivered, the identifies queued right behind it (same user,
@@ -9,13 +9,12 @@ queue — a track, an invalid event — ends the run, so per-user order is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Final
 
 import orjson
 
-from consumer.engine.dispatch import KeyedDispatcher
 from consumer.engine.work import Work
 from translate import Options, Outcome, Step, TranslationError, merge_identifies, translate_event
 
@@ -47,30 +46,34 @@ def person(work: Work) -> tuple[str, str] | None:
     return None
 
 
-class Coalescer:
-    def __init__(self, dispatcher: KeyedDispatcher[Work], options: Callable[[], Options]) -> None:
-        self._dispatcher = dispatcher
+class IdentifyFolding:
+    """The dispatcher's ``fold``: an identify stands for the same person's identifies queued
+    right behind it."""
+
+    def __init__(self, options: Callable[[], Options]) -> None:
         self._options = options
 
-    def __call__(self, work: Work) -> Work:
-        """``work``, or one work standing for it and the identifies queued behind it."""
+    def __call__(self, work: Work, waiting: Iterable[Work]) -> tuple[Work, int]:
         if not mergeable(work) or work.absorbed:
-            return work
+            return work, 0
         target = person(work)
-        followers = self._dispatcher.following(
-            work.key,
-            lambda w: mergeable(w) and w.tracker is work.tracker and person(w) == target,
-            MAX_MERGED,
-        )
+        followers: list[Work] = []
+        for each in waiting:
+            same = mergeable(each) and each.tracker is work.tracker and person(each) == target
+            if len(followers) >= MAX_MERGED or not same:
+                break
+            followers.append(each)
         if not followers:
-            return work
+            return work, 0
         group = [work, *followers]
         merged = merge_identifies([w.event for w in group if w.event is not None])
         try:
             translation = translate_event(merged, self._options(), fallback_time=group[-1].received)
         except TranslationError:
-            return work  # each was valid alone; deliver them one by one rather than guess
+            return work, 0  # each was valid alone; deliver them one by one rather than guess
         if translation.outcome is not Outcome.DELIVER:
-            return work
-        self._dispatcher.drop_following(work.key, len(followers))
-        return replace(work, translation=translation, absorbed=followers, original=work.translation)
+            return work, 0
+        folded = replace(
+            work, translation=translation, absorbed=followers, original=work.translation
+        )
+        return folded, len(followers)

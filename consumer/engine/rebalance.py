@@ -4,42 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
-
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from collections.abc import Callable
 
 from consumer.engine.dispatch import KeyedDispatcher
 from consumer.engine.offsets import Offsets
+from consumer.engine.source import EventSource, Partition
+from consumer.engine.work import Work
+from consumer.errors import BrokerError
 from consumer.logs import get_logger
 
-if TYPE_CHECKING:
-    from consumer.engine.work import Work
-    from consumer.freshsales.standing import Health
-
-log = get_logger("consumer.engine.rebalance")
+log = get_logger(__name__)
 
 
-class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+class Partitions:
+    """The engine's ``Rebalancing``: what a rebalance means for the work in hand."""
+
     def __init__(
         self,
-        consumer: AIOKafkaConsumer,
-        offsets: Offsets[TopicPartition],
+        source: EventSource,
+        offsets: Offsets[Partition],
         dispatcher: KeyedDispatcher[Work],
-        health: Health,
+        *,
         grace_s: float,
+        on_assigned: Callable[[], None],
     ) -> None:
-        self._consumer = consumer
+        self._source = source
         self._offsets = offsets
         self._dispatcher = dispatcher
-        self._health = health
         self._grace_s = grace_s
+        self._on_assigned = on_assigned
 
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        gone = {tp for tp in revoked if tp in self._offsets}
+    async def revoked(self, partitions: frozenset[Partition]) -> None:
+        gone = {p for p in partitions if p in self._offsets}
         if not gone:
             return
-        trackers = {id(self._offsets[tp]) for tp in gone}
+        trackers = {id(self._offsets[p]) for p in gone}
 
         def leaving(work: Work) -> bool:
             return id(work.tracker) in trackers
@@ -49,22 +48,22 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         # Polled: a rebalance is rare, and one event per partition would cost every delivery.
         while time.monotonic() < deadline and self._dispatcher.in_progress(leaving):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        positions = {tp: p for tp, p in self._offsets.to_commit().items() if tp in gone}
+        positions = {p: at for p, at in self._offsets.to_commit().items() if p in gone}
         if positions:
             try:
-                await self._consumer.commit(positions)
-            except KafkaError as exc:
-                log.warning("commit_on_revoke_failed", error=repr(exc))
+                await self._source.commit(positions)
+            except BrokerError as exc:
+                log.warning("commit_on_revoke_failed", error=str(exc))
         abandoned = self._dispatcher.in_progress(leaving)
-        for tp in gone:
-            self._offsets.revoke(tp)
+        for partition in gone:
+            self._offsets.revoke(partition)
         log.info(
             "partitions_revoked",
-            partitions=sorted(tp.partition for tp in gone),
+            partitions=sorted(p.partition for p in gone),
             dropped_queued=len(dropped),
             abandoned_in_flight=abandoned,
         )
 
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._health.assigned = bool(self._consumer.assignment())
-        log.info("partitions_assigned", partitions=sorted(tp.partition for tp in assigned))
+    async def assigned(self, partitions: frozenset[Partition]) -> None:
+        self._on_assigned()
+        log.info("partitions_assigned", partitions=sorted(p.partition for p in partitions))

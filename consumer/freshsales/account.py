@@ -3,7 +3,7 @@
 Names in the configuration (activity types, the lead stage, stages of the stage map) become ids
 here, once; events never pay a call for them. A configured name the account does not have is a
 configuration error at start-up, not a dead letter per event. The field catalog is best-effort:
-without it translation falls back to sending every mapped name (MAPPING.md).
+without it translation falls back to sending every mapped name (docs/mapping.md).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from consumer.errors import ConfigurationError, RejectedError, TransientError
-from consumer.freshsales.client import FreshsalesClient
+from consumer.freshsales.answers import Caller
 from translate import CatalogError, FieldCatalog, Flavor, LookupKind, Lookups, Module
 
 
@@ -34,7 +34,7 @@ class Account:
     catalog_problems: tuple[str, ...] = ()
 
 
-async def read_account(client: FreshsalesClient, wanted: Wanted) -> Account:
+async def read_account(client: Caller, wanted: Wanted) -> Account:
     """Resolve every wanted name; raise ConfigurationError naming all that are missing.
 
     Errors of the calls themselves propagate (AccessDenied for a bad key, TransientError…).

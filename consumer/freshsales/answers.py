@@ -1,16 +1,18 @@
 """What an HTTP answer from Freshsales means, as a pure decision: success, or which error.
 
-Kept apart from the client so the rules can be read and tested without a server: status class →
-exception class (hence retry, dead-letter or stop), Retry-After in both of its forms, and the
-error messages out of Freshsales' ``{"errors": {"code": …, "message": […]}}`` envelope.
+The client only exchanges bytes and hands back a :class:`Reply`; here it is judged, so the rules
+can be read and tested without a server: status class → exception class (hence retry,
+dead-letter or stop), Retry-After in both of its forms, the quota headers, and the error messages
+out of Freshsales' ``{"errors": {"code": …, "message": […]}}`` envelope.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Final
+from typing import Final, Protocol
 
 import orjson
 
@@ -24,8 +26,82 @@ from consumer.errors import (
 )
 
 EXCERPT_CHARS: Final = 500
+MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 # Conflicts and "too early" are about timing, not about the request: a later try can succeed.
 _TIMING_4XX: Final = frozenset({408, 409, 425})
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful call: the status (200 or 201, …) and the decoded JSON object."""
+
+    status: int
+    body: Mapping[str, object]
+
+
+class Caller(Protocol):
+    """Whatever sends one request and returns its answer: the client, or the quota stage."""
+
+    async def call(
+        self, method: str, path: str, body: Mapping[str, object] | None = None
+    ) -> Answer: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What came back for one request, before it is judged."""
+
+    endpoint: str
+    """``METHOD path``, for errors and logs."""
+    status: int | None
+    """None: no answer at all. With ``failure``, the answer broke off after its status."""
+    body: bytes | None = b""
+    """None when the answer was larger than MAX_ANSWER_BYTES."""
+    retry_after: str | None = None
+    location: str | None = None
+    remaining: int | None = None
+    """``X-RateLimit-Remaining``, when sent (see ``quota_headers``)."""
+    total: int | None = None
+    failure: str | None = None
+
+
+def settle(reply: Reply, now: datetime) -> Answer:
+    """The answer of a 2xx; raises the FreshsalesError that says what to do about anything else."""
+    endpoint, status, body = reply.endpoint, reply.status, reply.body
+    if reply.failure is not None or status is None:
+        raise TransientError(reply.failure or "no answer", endpoint=endpoint)
+    if body is None:
+        raise TransientError(
+            f"answer larger than {MAX_ANSWER_BYTES} bytes", status=status, endpoint=endpoint
+        )
+    error = error_for(
+        status,
+        body,
+        endpoint=endpoint,
+        retry_after=reply.retry_after,
+        location=reply.location,
+        now=now,
+    )
+    if error is not None:
+        raise error
+    return Answer(status, decode_object(body, status, endpoint))
+
+
+def decode_object(raw: bytes, status: int, endpoint: str) -> Mapping[str, object]:
+    if not raw.strip():
+        return {}
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        # A 2xx we cannot read may still have been applied; upserts make retrying safe.
+        raise TransientError(
+            f"answered {status} with a body that is not a JSON object",
+            status=status,
+            endpoint=endpoint,
+        )
+    return document
 
 
 def error_for(

@@ -1,9 +1,11 @@
 """The Freshsales client: the only module that speaks HTTP.
 
-One aiohttp session per process with a bounded connection pool and timeouts. Every call returns
-the decoded answer of a 2xx or raises one of the project's own errors (see ``translate.errors``);
-no aiohttp exception escapes this module, so the delivery loop decides on ``retriable`` and
-``fatal`` alone. Redirects are never followed: the API key must not travel to another host.
+One aiohttp session per process with a bounded connection pool and timeouts. ``send`` exchanges
+one request for a :class:`~consumer.freshsales.answers.Reply` and never raises for an answer;
+``call`` also judges it (``answers.settle``): the decoded answer of a 2xx, or one of the project's
+own errors. No aiohttp exception escapes this module. Redirects are never followed: the API key
+must not travel to another host. Pacing is not done here: the quota stage
+(``consumer.freshsales.paced``) sits in front of this client.
 """
 
 from __future__ import annotations
@@ -15,17 +17,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Final, Protocol, Self
+from typing import Final, Self
 
 import aiohttp
 import orjson
 
 from consumer import __version__
-from consumer.errors import ConfigurationError, RejectedError, TransientError
-from consumer.freshsales.answers import error_for, quota_headers, retry_after_seconds
+from consumer.errors import ConfigurationError, RejectedError
+from consumer.freshsales.answers import MAX_ANSWER_BYTES, Answer, Reply, quota_headers, settle
 
 USER_AGENT: Final = f"freshsales-destination/{__version__} (+Segment events from Kafka)"
-MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 # Paths come from translations (ids from earlier answers); anything else must not reach the wire.
 _SAFE_PATH: Final = re.compile(r"[a-z_]+(?:/[A-Za-z0-9_]+)*\Z")
 _KEY_CHARS: Final = re.compile(r"[\x21-\x7e]+\Z")
@@ -33,26 +34,12 @@ _ID: Final = re.compile(r"/\d+(?=/|\Z)")
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
-    """A successful call: the status (200 or 201, …) and the decoded JSON object."""
-
-    status: int
-    body: Mapping[str, object]
-
-
-class Meter(Protocol):
-    """The quota every call spends (``consumer.budget.Budget``)."""
-
-    async def acquire(self) -> None: ...
-
-    def release(
-        self,
-        status: int | None,
-        *,
-        retry_after_s: float | None = None,
-        remaining: int | None = None,
-        total: int | None = None,
-    ) -> None: ...
+class Prepared:
+    method: str
+    path: str
+    endpoint: str
+    data: bytes | None
+    params: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +60,6 @@ class FreshsalesClient:
         options: ClientOptions = ClientOptions(),
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        meter: Meter | None = None,
     ) -> None:
         if not _KEY_CHARS.match(api_key):
             raise ConfigurationError(
@@ -88,8 +74,7 @@ class FreshsalesClient:
             "User-Agent": options.user_agent,
         }
         self._options = options
-        self._clock = clock
-        self._meter = meter
+        self.clock = clock
         # aiohttp's pool is not fair: a task that releases a connection and asks again at once
         # gets it back, so a few users would hold every connection. The semaphore queues in order.
         self._slots = asyncio.Semaphore(options.pool_size)
@@ -137,70 +122,72 @@ class FreshsalesClient:
         params: Mapping[str, str] | None = None,
     ) -> Answer:
         """Send one request to ``{base}/{path}``; the answer of a 2xx, else a FreshsalesError."""
+        reply = await self.exchange(self.prepare(method, path, body, params=params))
+        return settle(reply, self.clock())
+
+    def prepare(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, object] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+    ) -> Prepared:
+        """The request, checked and encoded; raises RejectedError for a path the API does not
+        have (it came from an answer) — before anything is sent or counted."""
         endpoint = f"{method} {path}"
         if not _SAFE_PATH.match(path):
             raise RejectedError(f"refusing to call an unexpected path {path!r}", endpoint=endpoint)
+        data = None if body is None else orjson.dumps(body)
+        return Prepared(method, path, endpoint, data, params)
+
+    async def exchange(self, request: Prepared) -> Reply:
+        """Send a prepared request; what came back, answered or not (never raises for it)."""
         if self._session is None:
             raise RuntimeError("FreshsalesClient used before open() or after close()")
-        data = None if body is None else orjson.dumps(body)
-        if self._meter is not None:
-            await self._meter.acquire()
+        method, endpoint, data, params = (
+            request.method,
+            request.endpoint,
+            request.data,
+            request.params,
+        )
         status: int | None = None
-        retry_after: str | None = None
-        remaining: tuple[int | None, int | None] = (None, None)
+        reply: Reply | None = None
         try:
             async with (
                 self._slots,
                 self._session.request(
                     method,
-                    f"{self._base}/{path}",
+                    f"{self._base}/{request.path}",
                     data=data,
                     params=params,
                     allow_redirects=False,
                 ) as response,
             ):
                 status = response.status
-                retry_after = response.headers.get("Retry-After")
-                remaining = quota_headers(response.headers)
+                remaining, total = quota_headers(response.headers)
                 raw = await _read_capped(response.content)
-                location = response.headers.get("Location")
+                if raw is not None and not 200 <= status < 300 and self._key in raw:
+                    # An error page that echoes the request (a proxy, a debug page) must not
+                    # carry the key on into logs, dead-letter headers or ``check`` output.
+                    raw = raw.replace(self._key, b"[redacted]")
+                reply = Reply(
+                    endpoint,
+                    status,
+                    raw,
+                    retry_after=response.headers.get("Retry-After"),
+                    location=response.headers.get("Location"),
+                    remaining=remaining,
+                    total=total,
+                )
         except TimeoutError:
-            raise TransientError(
-                f"no answer within {self._options.timeout_s:g}s", endpoint=endpoint
-            ) from None
+            failure = f"no answer within {self._options.timeout_s:g}s"
+            reply = Reply(endpoint, status, failure=failure)
         except aiohttp.ClientError as exc:
-            raise TransientError(_describe(exc), endpoint=endpoint) from exc
+            reply = Reply(endpoint, status, failure=_describe(exc))
         finally:
             self.answers[_ID.sub("/{id}", endpoint), str(status or "none")] += 1
-            # Every call counts against the quota, answered or not: the server may have seen it.
-            if self._meter is not None:
-                self._meter.release(
-                    status,
-                    retry_after_s=retry_after_seconds(retry_after, self._clock())
-                    if status == 429
-                    else None,
-                    remaining=remaining[0],
-                    total=remaining[1],
-                )
-        if raw is None:
-            raise TransientError(
-                f"answer larger than {MAX_ANSWER_BYTES} bytes", status=status, endpoint=endpoint
-            )
-        if not 200 <= status < 300 and self._key in raw:
-            # An error page that echoes the request (a proxy, a debug page) must not carry the
-            # key on into logs, dead-letter headers or ``check`` output.
-            raw = raw.replace(self._key, b"[redacted]")
-        error = error_for(
-            status,
-            raw,
-            endpoint=endpoint,
-            retry_after=retry_after,
-            location=location,
-            now=self._clock(),
-        )
-        if error is not None:
-            raise error
-        return Answer(status, _decode(raw, status, endpoint))
+        return reply
 
 
 async def _read_capped(stream: aiohttp.StreamReader) -> bytes | None:
@@ -213,23 +200,6 @@ async def _read_capped(stream: aiohttp.StreamReader) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _decode(raw: bytes, status: int, endpoint: str) -> Mapping[str, object]:
-    if not raw.strip():
-        return {}
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        document = None
-    if not isinstance(document, dict):
-        # A 2xx we cannot read may still have been applied; upserts make retrying safe.
-        raise TransientError(
-            f"answered {status} with a body that is not a JSON object",
-            status=status,
-            endpoint=endpoint,
-        )
-    return document
 
 
 def _describe(exc: aiohttp.ClientError) -> str:

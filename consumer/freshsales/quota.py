@@ -1,7 +1,7 @@
 """The account's API quota as a pure model: call times in, how long to wait out.
 
 Freshsales counts every call of every integration against one account, per hour and per minute
-(reference §3.2), so the budget is two sliding windows. A call occupies its window from the
+(docs/operations.md), so the budget is two sliding windows. A call occupies its window from the
 moment it is sent until one window length after its *answer*: the server counted it somewhere in
 between, and sliding windows kept this way are at least as strict as the server's, whether the
 server counts in sliding or in fixed windows.
@@ -20,6 +20,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
+from consumer.backoff import Backoff
+
 MINUTE: Final = 60.0
 HOUR: Final = 3600.0
 
@@ -37,9 +39,8 @@ class QuotaConfig:
     recover_step: float = 0.1
     recover_every_s: float = 30.0
     """…and grows back by ``recover_step`` every ``recover_every_s`` without another 429."""
-    backoff_s: float = 5.0
-    backoff_cap_s: float = 120.0
-    """The pause after a 429 without Retry-After: doubles per consecutive 429, up to the cap."""
+    backoff: Backoff = Backoff(5.0, 120.0)
+    """The pause after a 429 without Retry-After, by the number of 429s in a row."""
 
     def __post_init__(self) -> None:
         if self.per_minute < 1 or self.per_hour < 1:
@@ -160,7 +161,7 @@ class Quota:
         c = self.config
         self._consecutive_429 += 1
         if retry_after_s is None:
-            retry_after_s = min(c.backoff_cap_s, c.backoff_s * 2 ** (self._consecutive_429 - 1))
+            retry_after_s = c.backoff.delay_s(self._consecutive_429)
         self._paused_until = max(self._paused_until, now + retry_after_s)
         # Cutting from the current (possibly recovering) level: a second 429 during recovery
         # means the first cut was not deep enough.

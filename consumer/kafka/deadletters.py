@@ -8,32 +8,72 @@ replay set and the new letter keeps, so that a replay counts on from it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Final
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Final, Literal
 
-from consumer.errors import FreshsalesError
+from consumer.backoff import Backoff
+from consumer.engine.source import Record
+from consumer.errors import BrokerError, FreshsalesError, OversizedRecord
 from consumer.freshsales.answers import excerpt
+from consumer.kafka.boundary import kafka_errors
+from consumer.logs import get_logger
 from translate import DestinationError, Reason, TranslationError
 
 PREFIX: Final = "fsd-"
 REPLAY_COUNT: Final = "replay-count"  # set by ``dlq replay``; survives into the next letter
 Headers = list[tuple[str, bytes | None]]
+Send = Callable[..., Awaitable[object]]
+"""A producer's ``send_and_wait(topic, value=, key=, headers=)``."""
+log = get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes | None]]
+class DeadLetters:
+    """Writes letters to the dead-letter topic: the engine's ``Letters``."""
+
+    def __init__(self, send: Send, topic: str, backoff: Backoff = Backoff(0.5, 30.0)) -> None:
+        self._send = send
+        self.topic = topic
+        self._backoff = backoff
+
+    async def write(
+        self, record: Record, reason: Reason, error: DestinationError, attempts: int
+    ) -> None:
+        headers = letter_headers(record, reason, error, attempts=attempts, at=datetime.now(UTC))
+        value = record.value
+        delays = self._backoff.delays()
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        while True:
+            try:
+                with kafka_errors(f"dead-letter topic {self.topic}"):
+                    await self._send(self.topic, value=value, key=record.key, headers=headers)
+                return
+            except BrokerError as exc:
+                if after_refusal(exc, value) == "without_value":
+                    assert value is not None
+                    log.warning(
+                        "dead_letter_value_dropped", size=len(value), error=str(exc), **where
+                    )
+                    headers = [*headers, (PREFIX + "value-dropped", str(len(value)).encode())]
+                    value = None
+                    continue
+                delay = next(delays)
+                log.warning("dead_letter_retrying", error=str(exc), delay_s=delay, **where)
+                await asyncio.sleep(delay)
+
+
+def after_refusal(error: BrokerError, value: bytes | None) -> Literal["without_value", "retry"]:
+    """A letter Kafka did not take: too large, it goes without the value (the original stays
+    in the source topic at the offset the headers name); otherwise it is tried again, for as
+    long as it takes — its offset stays open until Kafka has it, so nothing is lost."""
+    if isinstance(error, OversizedRecord) and value is not None:
+        return "without_value"
+    return "retry"
 
 
 def letter_headers(
-    source: Source,
+    source: Record,
     reason: Reason,
     error: DestinationError | None,
     *,

@@ -25,13 +25,14 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
 
+from consumer.backoff import Backoff
 from consumer.engine.memory.seen import SeenMessages
 from consumer.errors import BrokerError
+from consumer.kafka.boundary import kafka_errors
 from consumer.logs import get_logger
 
-log = get_logger("consumer.kafka.ledger")
+log = get_logger(__name__)
 MARKER: Final = "fsd-ledger-marker"
 CATCH_UP_TIMEOUT_S: Final = 60.0
 
@@ -62,12 +63,13 @@ class Ledger:
         service still de-duplicates within the run, and nothing is lost either way."""
         try:
             async with asyncio.timeout(timeout_s):
-                await self._ensure_topic()
-                partitions = await self._open_reader()
-                await self._write_markers(partitions)
+                with kafka_errors(f"ledger topic {self.topic}"):
+                    await self._ensure_topic()
+                    partitions = await self._open_reader()
+                    await self._write_markers(partitions)
                 self._tail = asyncio.create_task(self._follow())
                 await self._caught_up.wait()
-        except (KafkaError, TimeoutError, OSError) as exc:
+        except (BrokerError, TimeoutError, OSError) as exc:
             log.error(
                 "ledger_unavailable",
                 topic=self.topic,
@@ -82,18 +84,16 @@ class Ledger:
     async def record(self, message_id: str) -> None:
         if not self.usable:
             return
-        try:
+        with kafka_errors(f"ledger topic {self.topic}"):
             await self._producer.send_and_wait(self.topic, value=b"", key=message_id.encode())
-        except KafkaError as exc:
-            raise BrokerError(f"ledger topic {self.topic}: {exc!r}") from exc
 
     async def stop(self) -> None:
         if self._tail is not None:
             self._tail.cancel()
-            with contextlib.suppress(asyncio.CancelledError, KafkaError):
+            with contextlib.suppress(asyncio.CancelledError, BrokerError):
                 await self._tail
         if self._reader is not None:
-            with contextlib.suppress(KafkaError):
+            with contextlib.suppress(BrokerError), kafka_errors("closing the ledger reader"):
                 await self._reader.stop()
         self._tail = self._reader = None
 
@@ -124,7 +124,7 @@ class Ledger:
         await reader.topics()  # fills the metadata of every topic
         partitions = sorted(reader.partitions_for_topic(self.topic) or ())
         if not partitions:
-            raise KafkaError(f"ledger topic {self.topic} has no partitions")
+            raise BrokerError(f"ledger topic {self.topic} has no partitions")
         tps = [TopicPartition(self.topic, p) for p in partitions]
         reader.assign(tps)
         await reader.seek_to_beginning(*tps)
@@ -140,13 +140,18 @@ class Ledger:
 
     async def _follow(self) -> None:
         assert self._reader is not None
+        pause = Backoff(1.0, 1.0)  # the reader reconnects by itself: look again soon
+        failures = 0
         while True:
             try:
-                batches = await self._reader.getmany(timeout_ms=1000, max_records=5000)
-            except KafkaError as exc:  # the reader reconnects by itself; keep following
-                log.warning("ledger_read_failed", topic=self.topic, error=repr(exc))
-                await asyncio.sleep(1.0)
+                with kafka_errors(f"reading the ledger topic {self.topic}"):
+                    batches = await self._reader.getmany(timeout_ms=1000, max_records=5000)
+            except BrokerError as exc:
+                failures += 1
+                log.warning("ledger_read_failed", topic=self.topic, error=str(exc))
+                await asyncio.sleep(pause.delay_s(failures))
                 continue
+            failures = 0
             for tp, records in batches.items():
                 for record in records:
                     self._read(tp.partition, record)

@@ -13,12 +13,12 @@ import contextlib
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from aiokafka.errors import KafkaError, KafkaTimeoutError
-
-from consumer.errors import ConfigurationError
+from consumer.backoff import Backoff
+from consumer.errors import BrokerError, ConfigurationError
+from consumer.kafka.boundary import kafka_errors
 from consumer.logs import get_logger
 
-log = get_logger("consumer.kafka")
+log = get_logger(__name__)
 MAX_PAUSE_S = 30.0
 
 
@@ -33,24 +33,25 @@ C = TypeVar("C", bound=Startable)
 
 async def started(make: Callable[[], C], stop: asyncio.Event, what: str) -> C | None:
     """A started client from ``make``; None when ``stop`` was set first."""
-    pause = 1.0
+    delays = Backoff(1.0, MAX_PAUSE_S).delays()
     while not stop.is_set():
         client = make()
         try:
-            await client.start()
-        except KafkaError as exc:
+            with kafka_errors(f"starting the {what}"):
+                await client.start()
+        except BrokerError as exc:
             with contextlib.suppress(Exception):
                 await client.stop()
-            if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
+            if not exc.retriable:
                 raise ConfigurationError(
-                    f"Kafka refused the {what}: {exc!r}; check KAFKA_BOOTSTRAP_SERVERS,"
+                    f"Kafka refused the {what}: {exc.__cause__!r}; check KAFKA_BOOTSTRAP_SERVERS,"
                     " KAFKA_SECURITY_PROTOCOL and the KAFKA_SASL_* settings"
                 ) from None
-            log.error("kafka_unreachable", client=what, error=repr(exc), retry_in_s=pause)
+            pause = next(delays)
+            log.error("kafka_unreachable", client=what, error=repr(exc.__cause__), retry_in_s=pause)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(pause):
                     await stop.wait()
-            pause = min(pause * 2, MAX_PAUSE_S)
             continue
         return client
     return None

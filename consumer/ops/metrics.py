@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Protocol
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -21,34 +19,12 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from consumer.engine.offsets import Offsets
-from consumer.engine.work import Stats
+from consumer.engine.loop import Engine
+from consumer.engine.stats import Stats
 from consumer.freshsales.budget import Budget
+from consumer.ops.observed import Observed, backlog, drain_eta, ready
 
 PREFIX = "fsd_"
-
-
-class Observed(Protocol):
-    """What the collector reads: the service, seen through the few things it exposes."""
-
-    budget: Budget
-    offsets: Offsets[TopicPartition]
-    consumer: AIOKafkaConsumer | None
-
-    @property
-    def stats(self) -> Stats: ...
-
-    def backlog(self) -> int | None: ...
-
-    def drain_eta_s(self) -> float | None: ...
-
-    def ready(self) -> tuple[bool, str]: ...
-
-    def circuit_open(self) -> bool: ...
-
-    def calls_by_endpoint(self) -> dict[tuple[str, str], int]: ...
-
-    def buffered(self) -> int: ...
 
 
 class ServiceCollector(Collector):
@@ -62,7 +38,7 @@ class ServiceCollector(Collector):
         calls = CounterMetricFamily(
             PREFIX + "freshsales_calls", "Freshsales API calls", labels=("endpoint", "status")
         )
-        for (endpoint, status), count in sorted(service.calls_by_endpoint().items()):
+        for (endpoint, status), count in sorted(service.client.answers.items()):
             calls.add_metric((endpoint, status), count)
         yield calls
         yield _counter("retries", "delivery attempts retried", stats.retries)
@@ -78,20 +54,23 @@ class ServiceCollector(Collector):
         yield _counter(
             "deduplicated", "track/page not sent: messageId seen", stats.outcomes["deduplicated"]
         )
-        yield _gauge("in_flight", "events fetched and not finished", service.offsets.in_flight)
-        yield _gauge("buffered", "events queued or in progress", service.buffered())
-        backlog = service.backlog()
-        if backlog is not None:
-            yield _gauge("backlog_events", "unfinished events of assigned partitions", backlog)
-        eta = service.drain_eta_s()
+        engine = service.engine
+        in_flight = engine.offsets.in_flight if engine is not None else 0
+        yield _gauge("in_flight", "events fetched and not finished", in_flight)
+        buffered = engine.buffered if engine is not None else 0
+        yield _gauge("buffered", "events queued or in progress", buffered)
+        waiting = backlog(service)
+        if waiting is not None:
+            yield _gauge("backlog_events", "unfinished events of assigned partitions", waiting)
+        eta = drain_eta(service)
         if eta is not None:
             yield _gauge("drain_eta_seconds", "time to work off the backlog at the quota", eta)
-        yield from _partitions(service)
+        yield from _partitions(engine)
         yield _latency(stats)
-        ready, _ = service.ready()
-        yield _gauge("ready", "1 when /readyz answers 200", 1 if ready else 0)
+        is_ready, _ = ready(service)
+        yield _gauge("ready", "1 when /readyz answers 200", 1 if is_ready else 0)
         yield _gauge(
-            "circuit_open", "1 while the circuit breaker holds calls", service.circuit_open()
+            "circuit_open", "1 while the circuit breaker holds calls", service.breaker.is_open()
         )
 
 
@@ -141,7 +120,7 @@ def _quota(budget: Budget) -> Iterator[Metric]:
     yield _counter("rate_limited", "429 answers", state.rate_limited)
 
 
-def _partitions(service: Observed) -> Iterator[Metric]:
+def _partitions(engine: Engine | None) -> Iterator[Metric]:
     committed = GaugeMetricFamily(
         PREFIX + "committed_offset", "last committed position", labels=["topic", "partition"]
     )
@@ -152,12 +131,12 @@ def _partitions(service: Observed) -> Iterator[Metric]:
     )
     oldest: float | None = None
     now = time.monotonic()
-    consumer = service.consumer
-    for tp in list(service.offsets):
-        tracker = service.offsets[tp]
-        labels = [tp.topic, str(tp.partition)]
+    for partition in list(engine.offsets) if engine is not None else ():
+        assert engine is not None
+        tracker = engine.offsets[partition]
+        labels = [partition.topic, str(partition.partition)]
         committed.add_metric(labels, tracker.committed)
-        end = consumer.highwater(tp) if consumer is not None else None
+        end = engine.high_watermark(partition)
         if end is not None:
             lag.add_metric(labels, max(0, end - tracker.committed))
         since = tracker.oldest_fetched_at

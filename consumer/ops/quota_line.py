@@ -4,23 +4,13 @@ takes at this rate — the numbers an operator needs to tell "slow" from "stuck"
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
 
-from consumer.engine.work import Stats
-from consumer.freshsales.budget import Budget
+from consumer.engine.stats import Stats
 from consumer.freshsales.quota import QuotaState, drain_eta_s
 from consumer.logs import get_logger
+from consumer.ops.observed import Observed, backlog
 
-log = get_logger("consumer.freshsales.quota")
-
-
-class Watched(Protocol):
-    budget: Budget
-
-    @property
-    def stats(self) -> Stats: ...
-
-    def backlog(self) -> int | None: ...
+log = get_logger(__name__)
 
 
 def quota_fields(
@@ -49,7 +39,7 @@ def quota_fields(
         "calls": stats.calls,
         "calls_per_event": round(per_event, 3),
         "skipped_unchanged": stats.unchanged,
-        "skipped_known_person": stats.calls_saved,
+        "lookups_saved": stats.lookups_saved,
         "coalesced": stats.outcomes["coalesced"],
         "deduplicated": stats.outcomes["deduplicated"],
         "backlog": backlog,
@@ -57,8 +47,10 @@ def quota_fields(
     }
 
 
-class Reporter:
-    def __init__(self, service: Watched, *, interval_s: float) -> None:
+class QuotaLine:
+    """Writes the ``quota`` log line every ``interval_s`` (0: only when asked, at shutdown)."""
+
+    def __init__(self, service: Observed, *, interval_s: float) -> None:
         self._service = service
         self._interval_s = interval_s
 
@@ -78,7 +70,7 @@ class Reporter:
                 budget.state(),
                 service.stats,
                 waited_s=budget.waited_s,
-                backlog=service.backlog(),
+                backlog=backlog(service),
                 calls_per_hour=budget.calls_per_hour(),
             ),
         )

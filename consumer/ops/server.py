@@ -9,21 +9,17 @@ reads as "not ready" rather than "dead".
 from __future__ import annotations
 
 import errno
-from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from consumer.errors import ConfigurationError
-from consumer.ops.metrics import Observed, registry_for
-
-
-class Probed(Observed, Protocol):
-    def alive(self) -> tuple[bool, str]: ...
+from consumer.ops.metrics import registry_for
+from consumer.ops.observed import Observed, alive, ready
 
 
 class OpsServer:
-    def __init__(self, service: Probed, port: int, host: str = "0.0.0.0") -> None:
+    def __init__(self, service: Observed, port: int, host: str = "0.0.0.0") -> None:
         self._service = service
         self._port = port
         self._host = host
@@ -55,9 +51,9 @@ class OpsServer:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        ok, detail = self._service.alive()
+        ok, detail = alive(self._service)
         return web.json_response({"ok": ok, "detail": detail}, status=200 if ok else 503)
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        ok, detail = self._service.ready()
+        ok, detail = ready(self._service)
         return web.json_response({"ready": ok, "detail": detail}, status=200 if ok else 503)

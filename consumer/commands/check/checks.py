@@ -20,12 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from aiokafka.errors import KafkaError
-
 from consumer.commands.check import account as judge
 from consumer.commands.check.kafka import DLQ, KAFKA, LEDGER, SOURCE, kafka_checks, recent_values
 from consumer.commands.check.report import Report, Result, Status, output, problems_of, skipped
-from consumer.errors import ConfigurationError, FreshsalesError
+from consumer.errors import BrokerError, ConfigurationError, FreshsalesError
 from consumer.freshsales.client import ClientOptions, FreshsalesClient
 from consumer.settings import Settings
 from translate import FieldCatalog, Flavor, Module
@@ -153,6 +151,6 @@ async def _traits(
         return Result(name, Status.SKIP, "not checked: no field catalog (see custom fields)")
     try:
         values = await recent_values(s, partitions, sample, timeout_s)
-    except (TimeoutError, KafkaError) as exc:
+    except (TimeoutError, BrokerError) as exc:
         return Result(name, Status.FAIL, f"cannot read the source topic: {exc!r}")
     return judge.custom_traits(values, judge.options_for(s, catalog))

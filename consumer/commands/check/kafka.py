@@ -17,9 +17,10 @@ from typing import Any, Final
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError
 
 from consumer.commands.check.report import Result, Status, skipped
+from consumer.errors import BrokerError
+from consumer.kafka.boundary import kafka_errors
 from consumer.kafka.config import connection
 from consumer.settings import Settings
 
@@ -44,13 +45,14 @@ async def kafka_checks(s: Settings, timeout_s: float) -> KafkaFacts:
     try:
         try:
             async with asyncio.timeout(timeout_s):
-                await admin.start()
-                brokers = (await admin.describe_cluster()).get("brokers") or []
-                topics = {t["topic"]: t for t in await admin.describe_topics()}
+                with kafka_errors(f"cannot reach {servers}"):
+                    await admin.start()
+                    brokers = (await admin.describe_cluster()).get("brokers") or []
+                    topics = {t["topic"]: t for t in await admin.describe_topics()}
         except TimeoutError:
             failure = f"no answer from {servers} within {timeout_s:g} s"
-        except KafkaError as exc:
-            failure = f"cannot reach {servers}: {exc}"
+        except BrokerError as exc:
+            failure = str(exc)
         except (OSError, ValueError) as exc:  # e.g. a bootstrap address aiokafka cannot parse
             failure = f"cannot use {servers}: {exc!r}"
         else:
@@ -139,8 +141,9 @@ async def _auto_create(
     resource = ConfigResource(ConfigResourceType.BROKER, broker, {AUTO_CREATE: None})
     try:
         async with asyncio.timeout(timeout_s):
-            answers = await admin.describe_configs([resource])
-    except (TimeoutError, KafkaError):
+            with kafka_errors("describing the broker's configuration"):
+                answers = await admin.describe_configs([resource])
+    except (TimeoutError, BrokerError):
         return None
     for answer in answers:
         for found in answer.to_object().get("resources", []):
@@ -155,9 +158,10 @@ async def _auto_create(
 async def recent_values(
     s: Settings, partitions: Sequence[int], sample: int, timeout_s: float
 ) -> list[bytes]:
-    """The values of about ``sample`` latest source records, spread over the partitions.
+    """The values of about ``sample`` latest source records, spread over the partitions; raises
+    BrokerError (or TimeoutError) when the topic cannot be read.
 
-    Tansu under-reports end offsets (tansu-broker.md §1.4); that only moves the start earlier.
+    The embedded broker under-reports end offsets; that only moves the start earlier.
     """
     # No group: nothing to join (no rebalance of the running service's group), nothing to commit.
     consumer = AIOKafkaConsumer(**connection(s), enable_auto_commit=False)
@@ -166,19 +170,20 @@ async def recent_values(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     try:
-        async with asyncio.timeout(timeout_s):
-            await consumer.start()
-            consumer.assign(tps)
-            first = await consumer.beginning_offsets(tps)
-            end = await consumer.end_offsets(tps)
-        share = -(-sample // len(tps))
-        for tp in tps:
-            consumer.seek(tp, max(first[tp], end[tp] - share))
-        while len(values) < sample and loop.time() < deadline:
-            batches = await consumer.getmany(timeout_ms=500, max_records=sample - len(values))
-            if not batches:
-                break  # caught up on every partition
-            values += [r.value for rs in batches.values() for r in rs if r.value is not None]
+        with kafka_errors(f"reading {s.kafka_topic}"):
+            async with asyncio.timeout(timeout_s):
+                await consumer.start()
+                consumer.assign(tps)
+                first = await consumer.beginning_offsets(tps)
+                end = await consumer.end_offsets(tps)
+            share = -(-sample // len(tps))
+            for tp in tps:
+                consumer.seek(tp, max(first[tp], end[tp] - share))
+            while len(values) < sample and loop.time() < deadline:
+                batches = await consumer.getmany(timeout_ms=500, max_records=sample - len(values))
+                if not batches:
+                    break  # caught up on every partition
+                values += [r.value for rs in batches.values() for r in rs if r.value is not None]
     finally:
         with contextlib.suppress(Exception):
             await consumer.stop()

@@ -139,6 +139,13 @@ def add_check_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="recent source events read (never committed) to find custom traits that would be"
         " ignored; 0 reads none (default: %(default)s)",
     )
+    check.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from consumer.commands.check.checks import main  # the checks' I/O: only when it runs
+
+    return main(args.json, args.timeout, args.sample)
 
 
 def output(report: Report, *, as_json: bool) -> bytes:

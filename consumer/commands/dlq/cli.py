@@ -100,7 +100,7 @@ def add_dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--dry-run", action="store_true", help="publish nothing; list what would be replayed"
     )
     rp.add_argument("--json", action="store_true", help="JSON lines instead of text")
-    rp.set_defaults(subparser=rp)
+    rp.set_defaults(subparser=rp, run=run_dlq)
 
 
 def run_dlq(args: argparse.Namespace) -> int:

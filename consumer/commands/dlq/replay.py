@@ -8,8 +8,8 @@ dead-lettered again while the replay runs, and reading on would replay it again,
 
 The end of each partition is the high watermark its first fetch reports, taken for every
 partition before anything is published. ``end_offsets()`` is not used: the embedded test broker
-answers it with too-low values (tansu-broker.md §1.4), while the fetch's high watermark is right
-on it and on Kafka alike.
+answers it with too-low values, while the fetch's high watermark is right on it and on Kafka
+alike.
 
 The DLQ itself is never modified (Kafka is append-only), so running the same replay twice
 publishes the same events twice: the service's messageId de-duplication and idempotent upserts
@@ -26,7 +26,6 @@ from typing import Any, Final, TypeAlias
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
 
 from consumer.commands.dlq.selection import (
     Filters,
@@ -41,6 +40,7 @@ from consumer.commands.dlq.selection import (
     replay_headers,
 )
 from consumer.errors import BrokerError, ConfigurationError
+from consumer.kafka.boundary import kafka_errors
 from consumer.kafka.config import consumer_config, producer_config
 from consumer.kafka.deadletters import header
 from consumer.settings import Settings
@@ -75,33 +75,34 @@ async def replay(
     producer = None if dry_run else AIOKafkaProducer(**producer_config(settings))
     publisher: _Publisher | None = None
     try:
-        await consumer.start()
-        topics = _Topics(consumer)
-        if not await topics.exists(settings.dlq_topic):
-            raise ConfigurationError(
-                f"KAFKA_DLQ_TOPIC: the dead-letter topic {settings.dlq_topic!r} does not exist"
-                f" on {settings.kafka_bootstrap_servers} (nothing was ever dead-lettered there,"
-                " or the variable names the wrong topic)"
-            )
-        if producer is not None:
-            await producer.start()
-            publisher = _Publisher(producer, summary, emit)
-        selection = Selection(filters, summary)
-        async with aclosing(_read_to_end(consumer, settings.dlq_topic, summary)) as records:
-            async for record in records:
-                if stop is not None and stop.is_set():
-                    summary.interrupted = True
-                    break
-                if selection.offer(record.headers, record.timestamp) is Verdict.REPLAY:
-                    topic = destination(record.headers, settings.kafka_topic)
-                    listed = _listed(record, topic)
-                    await _replay_one(record, listed, topics, publisher, emit, summary)
-                    if summary.failed:
-                        break  # Kafka refuses: stop rather than fail every later letter too
-                if progress is not None and not summary.scanned % progress_every:
-                    progress(summary)
-    except (KafkaError, BrokerError) as exc:
-        summary.error = f"Kafka at {settings.kafka_bootstrap_servers}: {exc}"
+        with kafka_errors(f"Kafka at {settings.kafka_bootstrap_servers}"):
+            await consumer.start()
+            topics = _Topics(consumer)
+            if not await topics.exists(settings.dlq_topic):
+                raise ConfigurationError(
+                    f"KAFKA_DLQ_TOPIC: the dead-letter topic {settings.dlq_topic!r} does not"
+                    f" exist on {settings.kafka_bootstrap_servers} (nothing was ever"
+                    " dead-lettered there, or the variable names the wrong topic)"
+                )
+            if producer is not None:
+                await producer.start()
+                publisher = _Publisher(producer, summary, emit)
+            selection = Selection(filters, summary)
+            async with aclosing(_read_to_end(consumer, settings.dlq_topic, summary)) as records:
+                async for record in records:
+                    if stop is not None and stop.is_set():
+                        summary.interrupted = True
+                        break
+                    if selection.offer(record.headers, record.timestamp) is Verdict.REPLAY:
+                        topic = destination(record.headers, settings.kafka_topic)
+                        listed = _listed(record, topic)
+                        await _replay_one(record, listed, topics, publisher, emit, summary)
+                        if summary.failed:
+                            break  # Kafka refuses: stop rather than fail every later letter too
+                    if progress is not None and not summary.scanned % progress_every:
+                        progress(summary)
+    except BrokerError as exc:
+        summary.error = str(exc)
     finally:
         try:
             if publisher is not None:
@@ -241,13 +242,14 @@ class _Publisher:
 
     async def send(self, record: Record, listed: Listed) -> None:
         try:
-            ack = await self._producer.send(
-                listed.topic,
-                value=record.value,
-                key=record.key,
-                headers=replay_headers(record.headers),
-            )
-        except KafkaError as exc:
+            with kafka_errors(f"publishing to {listed.topic}"):
+                ack = await self._producer.send(
+                    listed.topic,
+                    value=record.value,
+                    key=record.key,
+                    headers=replay_headers(record.headers),
+                )
+        except BrokerError as exc:
             self._failed(listed, exc)
             return
         self._pending.append((listed, ack))

@@ -1,0 +1,35 @@
+"""The counters of what became of the work: the demo prints them, metrics and the quota line
+export them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from consumer.engine.latency import Latency
+
+
+@dataclass
+class Stats:
+    outcomes: Counter[str] = field(default_factory=Counter)
+    by_type: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(event type, outcome) → events; the type is "invalid" when the event has none."""
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    calls: int = 0
+    lookups_saved: int = 0
+    """Person look-ups the identity cache answered."""
+    unchanged: int = 0
+    """Upserts skipped because the same write was delivered recently."""
+    retries: int = 0
+    latency: Latency = field(default_factory=Latency)
+
+    @property
+    def finished(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def calls_per_event(self) -> float:
+        """Freshsales calls per finished event; 1 until events have finished (the common cost:
+        a known person's activity, or a changed identify)."""
+        finished = self.finished
+        return self.calls / finished if finished else 1.0

@@ -1,0 +1,107 @@
+"""The engine's event source on Kafka: an aiokafka consumer in a group, with manual commits.
+
+The adapter behind ``consumer.engine.source.EventSource``: aiokafka's records and partitions become
+the engine's values, its rebalance listener calls the engine's ``Rebalancing``, and its errors
+become ``BrokerError`` (``consumer.kafka.boundary``). Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+from consumer.engine.source import Partition, Rebalancing, Record
+from consumer.kafka.boundary import kafka_errors
+
+
+class KafkaSource:
+    def __init__(self, config: Mapping[str, Any], topic: str) -> None:
+        """``config``: the consumer's settings (``consumer.kafka.config.consumer_config``)."""
+        self._config = dict(config)
+        self._topic = topic
+        self._consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def _kafka(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("KafkaSource used before start()")
+        return self._consumer
+
+    async def start(self, rebalancing: Rebalancing) -> None:
+        consumer = self._consumer = AIOKafkaConsumer(**self._config)
+        consumer.subscribe([self._topic], listener=_Listener(rebalancing))
+        with kafka_errors(f"joining group {self._config.get('group_id')}"):
+            await consumer.start()
+
+    async def fetch(self, max_records: int, timeout_s: float) -> dict[Partition, list[Record]]:
+        with kafka_errors(f"fetching from {self._topic}"):
+            batches = await self._kafka.getmany(
+                timeout_ms=round(timeout_s * 1000), max_records=max_records
+            )
+        return {
+            Partition(tp.topic, tp.partition): [
+                Record(
+                    r.topic,
+                    r.partition,
+                    r.offset,
+                    r.key,
+                    r.value,
+                    tuple(r.headers),
+                    r.timestamp,
+                )
+                for r in records
+            ]
+            for tp, records in batches.items()
+        }
+
+    def pause(self, partitions: Iterable[Partition]) -> None:
+        # Only what is assigned now: aiokafka refuses to pause a partition it does not hold.
+        held = self._held(partitions)
+        if held:
+            self._kafka.pause(*held)
+
+    def resume(self, partitions: Iterable[Partition]) -> None:
+        held = self._held(partitions)
+        if held:
+            self._kafka.resume(*held)
+
+    def assignment(self) -> frozenset[Partition]:
+        if self._consumer is None:
+            return frozenset()
+        return frozenset(Partition(tp.topic, tp.partition) for tp in self._consumer.assignment())
+
+    async def commit(self, positions: Mapping[Partition, int]) -> None:
+        with kafka_errors("commit"):
+            await self._kafka.commit({TopicPartition(*p): at for p, at in positions.items()})
+
+    def high_watermark(self, partition: Partition) -> int | None:
+        # ``highwater`` comes with each fetch and is right on every broker; ``end_offsets`` is
+        # not, on the embedded one (it under-reports).
+        if self._consumer is None:
+            return None
+        end: int | None = self._consumer.highwater(TopicPartition(*partition))
+        return end
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            with kafka_errors("leaving the group"):
+                await self._consumer.stop()
+
+    def _held(self, partitions: Iterable[Partition]) -> Sequence[TopicPartition]:
+        if self._consumer is None:
+            return ()
+        assigned = self._consumer.assignment()
+        return [tp for p in partitions if (tp := TopicPartition(*p)) in assigned]
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, rebalancing: Rebalancing) -> None:
+        self._rebalancing = rebalancing
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._rebalancing.revoked(frozenset(Partition(*tp) for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._rebalancing.assigned(frozenset(Partition(*tp) for tp in assigned))

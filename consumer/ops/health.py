@@ -1,0 +1,45 @@
+"""What /healthz and /readyz answer: pure judgements over the service's state.
+
+Kubernetes restarts a pod whose liveness probe fails and routes nothing to one that is not ready;
+for a consumer, "ready" is what dashboards and alerts watch: partitions assigned, the key
+accepted, the circuit closed.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+STALLED_AFTER_S: Final = 60.0
+"""/healthz fails when the fetch loop has not come round for this long (it turns every 0.1 s)."""
+
+
+def liveness(last_poll: float | None, now: float, *, stopping: bool) -> tuple[bool, str]:
+    """The event loop answers (or this would not run) and the fetch loop turns."""
+    if last_poll is None:
+        return True, "starting"
+    stalled = now - last_poll
+    if stalled > STALLED_AFTER_S and not stopping:
+        return False, f"the fetch loop has not run for {stalled:.0f}s"
+    return True, "ok"
+
+
+def readiness(
+    *,
+    stopping: bool,
+    refusal: str | None,
+    key_accepted: bool,
+    assigned: bool,
+    circuit_open: bool,
+) -> tuple[bool, str]:
+    """Worth sending traffic to: consuming, the key accepted, Freshsales healthy."""
+    if stopping:
+        return False, "stopping"
+    if refusal:
+        return False, f"stopped: {refusal}"
+    if not key_accepted:
+        return False, "the Freshsales account has not been read yet"
+    if not assigned:
+        return False, "no partitions assigned"
+    if circuit_open:
+        return False, "circuit open: most recent Freshsales calls failed"
+    return True, "ok"

@@ -1,0 +1,70 @@
+"""The service as operations see it: the parts metrics, probes and the quota line read, and what
+they derive from them (readiness, liveness, the backlog's drain time)."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from consumer.engine.breaker import Breaker
+from consumer.engine.loop import Engine
+from consumer.engine.stats import Stats
+from consumer.freshsales.budget import Budget
+from consumer.freshsales.client import FreshsalesClient
+from consumer.freshsales.quota import drain_eta_s
+from consumer.freshsales.standing import AccountStanding
+from consumer.ops.health import liveness, readiness
+
+
+class Observed(Protocol):
+    @property
+    def stats(self) -> Stats: ...
+
+    @property
+    def engine(self) -> Engine | None:
+        """None until consuming starts."""
+
+    @property
+    def budget(self) -> Budget: ...
+
+    @property
+    def standing(self) -> AccountStanding: ...
+
+    @property
+    def breaker(self) -> Breaker: ...
+
+    @property
+    def client(self) -> FreshsalesClient: ...
+
+    @property
+    def stopping(self) -> bool: ...
+
+
+def ready(service: Observed) -> tuple[bool, str]:
+    engine, standing = service.engine, service.standing
+    return readiness(
+        stopping=service.stopping,
+        refusal=standing.refusal,
+        key_accepted=standing.key_accepted,
+        assigned=engine is not None and engine.assigned,
+        circuit_open=service.breaker.is_open(),
+    )
+
+
+def alive(service: Observed) -> tuple[bool, str]:
+    engine = service.engine
+    last_poll = engine.last_poll if engine is not None else None
+    return liveness(last_poll, time.monotonic(), stopping=service.stopping)
+
+
+def backlog(service: Observed) -> int | None:
+    engine = service.engine
+    return engine.backlog() if engine is not None else None
+
+
+def drain_eta(service: Observed) -> float | None:
+    """How long the backlog takes at the quota's current rate; None while it is unknown."""
+    waiting = backlog(service)
+    if waiting is None:
+        return None
+    return drain_eta_s(waiting, service.stats.calls_per_event, service.budget.calls_per_hour())
