@@ -1,239 +1,171 @@
-"""The service's settings: one typed, immutable object built once at start-up from the environment.
+"""The service's settings: one typed, immutable object built once at start-up.
 
-A secret may also come from a mounted secrets directory (one file per variable, as Kubernetes
-mounts a Secret); the environment wins when both are set. Every problem is reported at once,
-naming the variable and what is wrong with it, before anything connects anywhere.
+The contract, for every command that reads them:
+
+- Values come from the environment. A secret (``FRESHSALES_API_KEY``, ``KAFKA_SASL_PASSWORD``)
+  may instead be a file named after its variable in the directory ``SECRETS_DIR`` (a mounted
+  Kubernetes Secret); the environment wins when both are set. An empty value means unset.
+- Every problem is reported at once, in one ``ConfigurationError`` with one line per problem,
+  each naming the variable and what is wrong with it, before anything connects anywhere.
+- A secret never prints: not in a repr, a log line, a traceback or an error message. Its value
+  is read with ``.get_secret_value()`` where it is sent, and nowhere else.
+
+Each field declares its variable (the validation alias), its default and its help text (the
+description); the README's configuration table and deploy/ are checked against them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, ClassVar, Final
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from consumer.endpoint import api_base
+from consumer.setting_values import (
+    Flag,
+    FlavorName,
+    Fraction,
+    Protocol,
+    StageMap,
+    Text,
+    choice,
+    problem_lines,
+    whole,
+)
+from consumer.settings_source import EnvironmentSource, Unreadable, is_secret, variable_of
 from translate import ConfigurationError, Flavor
 
-
-class Secret:
-    """A value that never shows itself in logs, reprs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-def _text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
-
-
-def _int(low: int, high: int | None = None) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            number = int(value.strip())
-        except ValueError:
-            raise ValueError(f"expected a whole number, got {value!r}") from None
-        if number < low or (high is not None and number > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise ValueError(f"must be {bound}, got {number}")
-        return number
-
-    return parse
-
-
-def _fraction(value: str) -> float:
-    try:
-        number = float(value.strip())
-    except ValueError:
-        raise ValueError(f"expected a number, got {value!r}") from None
-    if not 0 < number <= 1:
-        raise ValueError(f"must be more than 0 and at most 1, got {value.strip()}")
-    return number
-
-
-def _flag(value: str) -> bool:
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        chosen = value.strip().lower()
-        if chosen not in options:
-            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
-        return chosen
-
-    return parse
-
-
-def _protocol(value: str) -> str:
-    return _choice("plaintext", "ssl", "sasl_plaintext", "sasl_ssl")(value).upper()
-
-
-def _flavor(value: str) -> Flavor:
-    return Flavor(_choice("suite", "classic")(value))
-
-
-def _stage_map(value: str) -> Mapping[str, str]:
-    pairs: dict[str, str] = {}
-    for item in filter(str.strip, value.split(",")):
-        event, sep, stage = item.partition("=")
-        if not sep or not event.strip() or not stage.strip():
-            raise ValueError(f"expected 'Event Name=Stage Name, …', got {item.strip()!r}")
-        pairs[event.strip()] = stage.strip()
-    return pairs
+REQUIRED: Final = object()
 
 
 @dataclass(frozen=True)
 class Spec:
+    """One setting as the README's table and deploy/ show it."""
+
     variable: str
-    parse: Callable[[str], Any]
     default: Any
     help: str
     secret: bool = False
 
 
-def _spec(
-    variable: str, parse: Callable[[str], Any], default: Any, help: str, secret: bool = False
-) -> Any:
-    return field(metadata={"spec": Spec(variable, parse, default, help, secret)})
+def _setting(variable: str, default: Any, help: str) -> Any:
+    if default is REQUIRED:
+        return Field(validation_alias=variable, description=help)
+    return Field(default, validation_alias=variable, description=help)
 
 
-REQUIRED: Final = object()
-# Required by ``run`` only: a Kafka-only command (``dlq replay``) stands in these placeholders.
-_FRESHSALES_ONLY: Final[Mapping[str, Any]] = {"FRESHSALES_API_KEY": Secret("")}
+class Settings(BaseSettings):
+    # Defaults are the code's own values, not text to parse; inputs never show in pydantic's
+    # own messages, since a secret may be one of them.
+    model_config = SettingsConfigDict(
+        frozen=True, validate_default=False, hide_input_in_errors=True
+    )
+    _talks_to_freshsales: ClassVar[bool] = True  # see KafkaOnlySettings
 
-
-@dataclass(frozen=True)
-class Settings:
-    kafka_bootstrap_servers: str = _spec(
-        "KAFKA_BOOTSTRAP_SERVERS", _text, REQUIRED, "Kafka brokers, comma-separated"
+    kafka_bootstrap_servers: Text = _setting(
+        "KAFKA_BOOTSTRAP_SERVERS", REQUIRED, "Kafka brokers, comma-separated"
     )
-    kafka_topic: str = _spec("KAFKA_TOPIC", _text, "segment-events", "source topic")
-    kafka_group_id: str = _spec("KAFKA_GROUP_ID", _text, "freshsales-destination", "consumer group")
-    kafka_dlq_topic: str = _spec(
-        "KAFKA_DLQ_TOPIC", _text, "", "dead-letter topic (default: <topic>.dlq)"
+    kafka_topic: Text = _setting("KAFKA_TOPIC", "segment-events", "source topic")
+    kafka_group_id: Text = _setting("KAFKA_GROUP_ID", "freshsales-destination", "consumer group")
+    kafka_dlq_topic: Text = _setting(
+        "KAFKA_DLQ_TOPIC", "", "dead-letter topic (default: <topic>.dlq)"
     )
-    kafka_security_protocol: str = _spec(
-        "KAFKA_SECURITY_PROTOCOL",
-        _protocol,
-        "PLAINTEXT",
-        "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+    kafka_security_protocol: Protocol = _setting(
+        "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
     )
-    kafka_sasl_mechanism: str = _spec(
-        "KAFKA_SASL_MECHANISM", _text, "PLAIN", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+    kafka_sasl_mechanism: Text = _setting(
+        "KAFKA_SASL_MECHANISM", "PLAIN", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
     )
-    kafka_sasl_username: str = _spec("KAFKA_SASL_USERNAME", _text, "", "SASL user")
-    kafka_sasl_password: Secret | None = _spec(
-        "KAFKA_SASL_PASSWORD", Secret, None, "SASL password (secret)", secret=True
+    kafka_sasl_username: Text = _setting("KAFKA_SASL_USERNAME", "", "SASL user")
+    kafka_sasl_password: SecretStr | None = _setting(
+        "KAFKA_SASL_PASSWORD", None, "SASL password (secret)"
     )
-    kafka_ssl_cafile: str = _spec("KAFKA_SSL_CAFILE", _text, "", "CA bundle for SSL")
-    kafka_session_timeout_ms: int = _spec(
-        "KAFKA_SESSION_TIMEOUT_MS", _int(1000), 10_000, "group session timeout"
+    kafka_ssl_cafile: Text = _setting("KAFKA_SSL_CAFILE", "", "CA bundle for SSL")
+    kafka_session_timeout_ms: Annotated[int, whole(1000)] = _setting(
+        "KAFKA_SESSION_TIMEOUT_MS", 10_000, "group session timeout"
     )
-    kafka_heartbeat_interval_ms: int = _spec(
-        "KAFKA_HEARTBEAT_INTERVAL_MS", _int(100), 3_000, "group heartbeat interval"
+    kafka_heartbeat_interval_ms: Annotated[int, whole(100)] = _setting(
+        "KAFKA_HEARTBEAT_INTERVAL_MS", 3_000, "group heartbeat interval"
     )
-    freshsales_domain: str = _spec(
-        "FRESHSALES_DOMAIN",
-        _text,
-        "",
-        "account alias, host or URL (required unless FRESHSALES_BASE_URL)",
+    freshsales_domain: Text = _setting(
+        "FRESHSALES_DOMAIN", "", "account alias, host or URL (required unless FRESHSALES_BASE_URL)"
     )
-    freshsales_api_key: Secret = _spec(
-        "FRESHSALES_API_KEY", Secret, REQUIRED, "API key (secret)", secret=True
+    freshsales_api_key: SecretStr = _setting("FRESHSALES_API_KEY", REQUIRED, "API key (secret)")
+    freshsales_flavor: FlavorName = _setting("FRESHSALES_FLAVOR", Flavor.SUITE, "suite or classic")
+    freshsales_base_url: Text = _setting(
+        "FRESHSALES_BASE_URL", "", "explicit API base (simulator, proxy)"
     )
-    freshsales_flavor: Flavor = _spec(
-        "FRESHSALES_FLAVOR", _flavor, Flavor.SUITE, "suite or classic"
+    rate_limit_per_hour: Annotated[int, whole(1)] = _setting(
+        "FRESHSALES_RATE_LIMIT_PER_HOUR", 1000, "the account's API calls per hour"
     )
-    freshsales_base_url: str = _spec(
-        "FRESHSALES_BASE_URL", _text, "", "explicit API base (simulator, proxy)"
+    rate_limit_per_minute: Annotated[int, whole(1)] = _setting(
+        "FRESHSALES_RATE_LIMIT_PER_MINUTE", 400, "the account's API calls per minute"
     )
-    rate_limit_per_hour: int = _spec(
-        "FRESHSALES_RATE_LIMIT_PER_HOUR", _int(1), 1000, "the account's API calls per hour"
+    quota_share: Fraction = _setting(
+        "FRESHSALES_QUOTA_SHARE", 1.0, "this replica's fraction of the quota"
     )
-    rate_limit_per_minute: int = _spec(
-        "FRESHSALES_RATE_LIMIT_PER_MINUTE", _int(1), 400, "the account's API calls per minute"
+    unchanged_window_seconds: Annotated[int, whole(0)] = _setting(
+        "SKIP_UNCHANGED_SECONDS", 24 * 3600, "how long an unchanged upsert is skipped"
     )
-    quota_share: float = _spec(
-        "FRESHSALES_QUOTA_SHARE", _fraction, 1.0, "this replica's fraction of the quota"
+    coalesce_identifies: Flag = _setting(
+        "COALESCE_IDENTIFIES", True, "merge a user's queued identifies into one upsert"
     )
-    unchanged_window_seconds: int = _spec(
-        "SKIP_UNCHANGED_SECONDS", _int(0), 24 * 3600, "how long an unchanged upsert is skipped"
+    dedupe_window_seconds: Annotated[int, whole(0)] = _setting(
+        "DEDUPE_WINDOW_SECONDS", 24 * 3600, "how long a track/page messageId is remembered"
     )
-    coalesce_identifies: bool = _spec(
-        "COALESCE_IDENTIFIES", _flag, True, "merge a user's queued identifies into one upsert"
+    kafka_ledger_topic: Text = _setting(
+        "KAFKA_LEDGER_TOPIC", "", "delivered activities' ledger (default: <group>.delivered)"
     )
-    dedupe_window_seconds: int = _spec(
-        "DEDUPE_WINDOW_SECONDS", _int(0), 24 * 3600, "how long a track/page messageId is remembered"
+    quota_log_seconds: Annotated[int, whole(0)] = _setting(
+        "QUOTA_LOG_SECONDS", 60, "interval of the quota log line (0: at shutdown only)"
     )
-    kafka_ledger_topic: str = _spec(
-        "KAFKA_LEDGER_TOPIC", _text, "", "delivered activities' ledger (default: <group>.delivered)"
+    track_activity_type: Text = _setting(
+        "FRESHSALES_TRACK_ACTIVITY_TYPE", "Segment Event", "sales activity type for track"
     )
-    quota_log_seconds: int = _spec(
-        "QUOTA_LOG_SECONDS", _int(0), 60, "interval of the quota log line (0: at shutdown only)"
+    page_activity_type: Text = _setting(
+        "FRESHSALES_PAGE_ACTIVITY_TYPE", "Page View", "sales activity type for page"
     )
-    track_activity_type: str = _spec(
-        "FRESHSALES_TRACK_ACTIVITY_TYPE", _text, "Segment Event", "sales activity type for track"
+    lead_stage: Text = _setting("FRESHSALES_LEAD_STAGE", "Lead", "Suite: lifecycle stage of a lead")
+    stage_map: StageMap = _setting(
+        "FRESHSALES_STAGE_MAP", {}, "track event → lifecycle stage, 'Event=Stage,…'"
     )
-    page_activity_type: str = _spec(
-        "FRESHSALES_PAGE_ACTIVITY_TYPE", _text, "Page View", "sales activity type for page"
+    default_owner_id: Annotated[int | None, whole(1)] = _setting(
+        "FRESHSALES_DEFAULT_OWNER_ID", None, "owner for activities of people without one"
     )
-    lead_stage: str = _spec(
-        "FRESHSALES_LEAD_STAGE", _text, "Lead", "Suite: lifecycle stage of a lead"
+    page_events: Annotated[str, choice("deliver", "drop")] = _setting(
+        "PAGE_EVENTS", "deliver", "deliver or drop page events"
     )
-    stage_map: Mapping[str, str] = _spec(
-        "FRESHSALES_STAGE_MAP", _stage_map, {}, "track event → lifecycle stage, 'Event=Stage,…'"
+    max_in_flight: Annotated[int, whole(1, 1024)] = _setting(
+        "MAX_IN_FLIGHT", 16, "concurrent deliveries"
     )
-    default_owner_id: int | None = _spec(
-        "FRESHSALES_DEFAULT_OWNER_ID", _int(1), None, "owner for activities of people without one"
+    max_buffered: Annotated[int, whole(1)] = _setting(
+        "MAX_BUFFERED", 10_000, "fetched, unfinished events before fetching pauses"
     )
-    page_events: str = _spec(
-        "PAGE_EVENTS", _choice("deliver", "drop"), "deliver", "deliver or drop page events"
+    shutdown_grace_seconds: Annotated[int, whole(0)] = _setting(
+        "SHUTDOWN_GRACE_SECONDS", 30, "time to finish in-flight work on SIGTERM"
     )
-    max_in_flight: int = _spec("MAX_IN_FLIGHT", _int(1, 1024), 16, "concurrent deliveries")
-    max_buffered: int = _spec(
-        "MAX_BUFFERED", _int(1), 10_000, "fetched, unfinished events before fetching pauses"
+    retry_max_seconds: Annotated[int, whole(1)] = _setting(
+        "RETRY_MAX_SECONDS", 4 * 3600, "transient failures before dead-lettering"
     )
-    shutdown_grace_seconds: int = _spec(
-        "SHUTDOWN_GRACE_SECONDS", _int(0), 30, "time to finish in-flight work on SIGTERM"
+    http_timeout_seconds: Annotated[int, whole(1)] = _setting(
+        "FRESHSALES_TIMEOUT_SECONDS", 30, "per-call timeout"
     )
-    retry_max_seconds: int = _spec(
-        "RETRY_MAX_SECONDS", _int(1), 4 * 3600, "transient failures before dead-lettering"
+    http_port: Annotated[int, whole(0, 65535)] = _setting(
+        "HTTP_PORT", 8080, "health and metrics port (0: any free)"
     )
-    http_timeout_seconds: int = _spec("FRESHSALES_TIMEOUT_SECONDS", _int(1), 30, "per-call timeout")
-    http_port: int = _spec(
-        "HTTP_PORT", _int(0, 65535), 8080, "health and metrics port (0: any free)"
+    log_level: Annotated[str, choice("debug", "info", "warning", "error")] = _setting(
+        "LOG_LEVEL", "info", "log level"
     )
-    log_level: str = _spec(
-        "LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "log level"
+    log_format: Annotated[str, choice("json", "console")] = _setting(
+        "LOG_FORMAT", "json", "json or console"
     )
-    log_format: str = _spec("LOG_FORMAT", _choice("json", "console"), "json", "json or console")
-    log_hash_emails: bool = _spec(
-        "LOG_HASH_EMAILS", _flag, False, "email addresses in logs as email:<sha256 prefix>"
+    log_hash_emails: Flag = _setting(
+        "LOG_HASH_EMAILS", False, "email addresses in logs as email:<sha256 prefix>"
     )
 
     @property
@@ -251,7 +183,15 @@ class Settings:
 
     @classmethod
     def specs(cls) -> list[Spec]:
-        return [f.metadata["spec"] for f in fields(cls)]
+        return [
+            Spec(
+                variable_of(name, f),
+                REQUIRED if f.is_required() else f.default,
+                f.description or "",
+                is_secret(f),
+            )
+            for name, f in cls.model_fields.items()
+        ]
 
     @classmethod
     def from_env(
@@ -266,38 +206,47 @@ class Settings:
         ``freshsales=False`` is for commands that only talk to Kafka (``dlq replay``): every
         variable is still read and checked, but the Freshsales key and domain are not required
         (``freshsales_api_key`` is then empty)."""
-        environ = os.environ if env is None else env
-        if secrets_dir is None and environ.get("SECRETS_DIR"):
-            secrets_dir = Path(environ["SECRETS_DIR"])
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        for f in fields(cls):
-            spec: Spec = f.metadata["spec"]
-            raw = environ.get(spec.variable)
-            if raw is None and spec.secret and secrets_dir is not None:
-                raw = _read_secret(secrets_dir / spec.variable, problems)
-            if raw is None or not raw.strip():
-                if not freshsales and spec.variable in _FRESHSALES_ONLY:
-                    values[f.name] = _FRESHSALES_ONLY[spec.variable]
-                    continue
-                if spec.default is REQUIRED:
-                    problems.append(f"{spec.variable} is required ({spec.help})")
-                values[f.name] = spec.default
-                continue
-            try:
-                values[f.name] = spec.parse(raw)
-            except ValueError as exc:
-                problems.append(f"{spec.variable}: {exc}")
-        if not problems:
-            settings = cls(**values)
-            problems += settings._cross_checks(freshsales)
-            if not problems:
-                return settings
-        raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(problems))
+        model = cls if freshsales else KafkaOnlySettings
+        source = EnvironmentSource(model, os.environ if env is None else env, secrets_dir)
+        try:
+            return model(_build_sources=((source,), {}))
+        except ValidationError as exc:
+            help = {s.variable: s.help for s in cls.specs()}
+            # pydantic's own report, also as the cause in a traceback, is not for users.
+            raise ConfigurationError(
+                "invalid configuration:\n  " + "\n  ".join(problem_lines(exc, help))
+            ) from None
 
-    def _cross_checks(self, freshsales: bool) -> list[str]:
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # ``Settings()`` reads the process' environment by the rules of ``from_env``; no .env file.
+        return init_settings, EnvironmentSource(settings_cls, os.environ)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _readable(cls, value: object) -> object:
+        if isinstance(value, Unreadable):
+            raise ValueError(str(value))
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        # One error holding every problem, a line each: pydantic stops at a validator's first.
+        found = self._cross_checks()
+        if found:
+            raise ValueError("\n".join(found))
+        return self
+
+    def _cross_checks(self) -> list[str]:
         problems = []
-        if not freshsales:
+        if not self._talks_to_freshsales:
             pass  # a Kafka-only command never builds the API base: no domain to check
         elif not self.freshsales_domain and not self.freshsales_base_url:
             problems.append("FRESHSALES_DOMAIN is required (or FRESHSALES_BASE_URL)")
@@ -319,11 +268,13 @@ class Settings:
         return problems
 
 
-def _read_secret(path: Path, problems: list[str]) -> str | None:
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        problems.append(f"{path.name}: cannot read the mounted secret ({exc.strerror})")
-        return None
+class KafkaOnlySettings(Settings):
+    """The settings of a command that talks to Kafka only (``dlq replay``).
+
+    The Freshsales key and domain are not required, and not checked: the API base is never built.
+    """
+
+    _talks_to_freshsales: ClassVar[bool] = False
+    freshsales_api_key: SecretStr = _setting(
+        "FRESHSALES_API_KEY", SecretStr(""), "API key (secret)"
+    )
