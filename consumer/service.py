@@ -66,7 +66,7 @@ class Service:
         )
         self.client = FreshsalesClient(
             s.api_base,
-            s.freshsales_api_key.reveal(),
+            s.freshsales_api_key.get_secret_value(),
             ClientOptions(pool_size=s.max_in_flight, timeout_s=float(s.http_timeout_seconds)),
         )
         self.caller = PacedCaller(self.budget, self.client)

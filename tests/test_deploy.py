@@ -352,7 +352,7 @@ def test_configmap_values_are_accepted_and_placeholders_refused(
         placeholders = {k for k, v in variant.config.items() if _is_placeholder(v)}
         assert placeholders <= set(PLACEHOLDER_STAND_INS), placeholders
         settings = Settings.from_env({**variant.config, **PLACEHOLDER_STAND_INS}, secrets)
-        assert settings.freshsales_api_key.reveal() == "<your-api-key>"
+        assert settings.freshsales_api_key.get_secret_value() == "<your-api-key>"
         if "FRESHSALES_DOMAIN" in placeholders:
             # A placeholder domain must stop the start, never send the key to a guessed host.
             with pytest.raises(ConfigurationError, match="FRESHSALES_DOMAIN"):
@@ -587,7 +587,7 @@ def test_compose_service_reaches_the_simulator_as_the_code_allows(compose: Obj) 
     args = build_parser().parse_args(simulator["command"])
     assert args.command == "simulate"
     assert args.host == "0.0.0.0"
-    assert (args.port, args.api_key) == (url.port, settings.freshsales_api_key.reveal())
+    assert (args.port, args.api_key) == (url.port, settings.freshsales_api_key.get_secret_value())
     published = {int(p.split(":")[-1]) for p in simulator["ports"]}
     assert {args.port, settings.http_port} <= published
     grace = destination["stop_grace_period"]

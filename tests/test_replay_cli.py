@@ -111,7 +111,7 @@ def test_help_says_what_a_second_run_does_and_how_to_narrow_it() -> None:
 def test_the_kafka_only_settings_skip_freshsales_but_check_everything_else() -> None:
     settings = Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "k:9092"}, freshsales=False)
     assert settings.dlq_topic == "segment-events.dlq"
-    assert settings.freshsales_api_key.reveal() == ""
+    assert settings.freshsales_api_key.get_secret_value() == ""
     with pytest.raises(ConfigurationError, match="FRESHSALES_API_KEY is required"):
         Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "k:9092"})
     with pytest.raises(ConfigurationError) as raised:
@@ -123,4 +123,4 @@ def test_the_kafka_only_settings_skip_freshsales_but_check_everything_else() -> 
     kept = Settings.from_env(
         {"KAFKA_BOOTSTRAP_SERVERS": "k:9092", "FRESHSALES_API_KEY": "key-1"}, freshsales=False
     )
-    assert kept.freshsales_api_key.reveal() == "key-1"
+    assert kept.freshsales_api_key.get_secret_value() == "key-1"

@@ -6,9 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import InitSettingsSource
 
 from consumer.errors import ConfigurationError
-from consumer.settings import Secret, Settings
+from consumer.settings import REQUIRED, Settings
+from consumer.settings.values import problem_lines
 from translate import Flavor
 
 MINIMAL = {
@@ -38,7 +41,7 @@ def test_defaults_follow_the_design_table() -> None:
 
 def test_the_api_key_never_shows_itself() -> None:
     settings = Settings.from_env(MINIMAL)
-    assert settings.freshsales_api_key.reveal() == "k-123"
+    assert settings.freshsales_api_key.get_secret_value() == "k-123"
     assert "k-123" not in repr(settings)
     assert "k-123" not in str(settings.freshsales_api_key)
 
@@ -108,11 +111,11 @@ def test_secrets_can_come_from_a_mounted_directory(tmp_path: Path) -> None:
     (tmp_path / "KAFKA_SASL_PASSWORD").write_text("pw")
     env = {k: v for k, v in MINIMAL.items() if k != "FRESHSALES_API_KEY"}
     settings = Settings.from_env({**env, "SECRETS_DIR": str(tmp_path)})
-    assert settings.freshsales_api_key == Secret("from-file")
-    assert settings.kafka_sasl_password == Secret("pw")
+    assert settings.freshsales_api_key == SecretStr("from-file")
+    assert settings.kafka_sasl_password == SecretStr("pw")
     # the environment wins over the file
     settings = Settings.from_env({**MINIMAL}, secrets_dir=tmp_path)
-    assert settings.freshsales_api_key.reveal() == "k-123"
+    assert settings.freshsales_api_key.get_secret_value() == "k-123"
 
 
 def test_a_secret_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
@@ -136,3 +139,138 @@ def test_the_readme_configuration_table_lists_exactly_the_settings() -> None:
         name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])
     }
     assert documented == {spec.variable for spec in Settings.specs()}
+
+
+SECRETS = {"FRESHSALES_API_KEY": "key-s3cr3t", "KAFKA_SASL_PASSWORD": "pw-s3cr3t"}
+
+
+def _problems(env: dict[str, str], secrets_dir: Path | None = None) -> list[str]:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(env, secrets_dir)
+    header, *lines = str(caught.value).split("\n")
+    assert header == "invalid configuration:"
+    assert all(line.startswith("  ") for line in lines)
+    return [line.strip() for line in lines]
+
+
+def test_a_secret_shows_in_no_repr_and_no_error(tmp_path: Path) -> None:
+    env = {**MINIMAL, **SECRETS, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "u"}
+    settings = Settings.from_env(env)
+    assert settings.kafka_sasl_password == SecretStr("pw-s3cr3t")
+    for shown in (repr(settings), str(settings), f"{settings.freshsales_api_key}"):
+        assert "s3cr3t" not in shown
+    # Whatever else is wrong, the secrets given beside it are never quoted.
+    assert "s3cr3t" not in "\n".join(_problems({**env, "MAX_IN_FLIGHT": "x"}))
+    (tmp_path / "KAFKA_SASL_PASSWORD").write_bytes(b"\xffpw-s3cr3t")
+    env = {k: v for k, v in env.items() if k != "KAFKA_SASL_PASSWORD"}
+    assert _problems(env, tmp_path) == [
+        "KAFKA_SASL_PASSWORD: cannot read the mounted secret (not UTF-8 text)"
+    ]
+
+
+def test_the_message_is_ours_not_pydantics() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({**MINIMAL, "MAX_IN_FLIGHT": "0", "FRESHSALES_QUOTA_SHARE": "x"})
+    message = str(caught.value)
+    assert message == (
+        "invalid configuration:\n"
+        "  FRESHSALES_QUOTA_SHARE: expected a number, got 'x'\n"
+        "  MAX_IN_FLIGHT: must be between 1 and 1024, got 0"
+    )
+    for noise in ("pydantic", "input_value", "input_type", "Value error", "validation error"):
+        assert noise not in message
+    # Nor in a traceback: pydantic's report is not chained to ours.
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_the_checks_across_settings_are_reported_together_one_a_line() -> None:
+    problems = _problems(
+        {
+            **MINIMAL,
+            "FRESHSALES_DOMAIN": "",
+            "KAFKA_HEARTBEAT_INTERVAL_MS": "5000",
+            "KAFKA_SECURITY_PROTOCOL": "sasl_plaintext",
+            "KAFKA_DLQ_TOPIC": "segment-events",
+            "KAFKA_LEDGER_TOPIC": "segment-events",
+        }
+    )
+    assert problems == [
+        "FRESHSALES_DOMAIN is required (or FRESHSALES_BASE_URL)",
+        "KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS",
+        "KAFKA_SASL_USERNAME is required with a SASL security protocol",
+        "KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC",
+        "KAFKA_LEDGER_TOPIC must differ from KAFKA_TOPIC and the DLQ topic",
+    ]
+
+
+def test_a_required_setting_says_what_it_is_for() -> None:
+    assert _problems({}) == [
+        "KAFKA_BOOTSTRAP_SERVERS is required (Kafka brokers, comma-separated)",
+        "FRESHSALES_API_KEY is required (API key (secret))",
+    ]
+
+
+def test_the_secrets_directory_holds_secrets_only_and_may_be_missing(tmp_path: Path) -> None:
+    (tmp_path / "KAFKA_TOPIC").write_text("from-a-file")
+    settings = Settings.from_env(MINIMAL, tmp_path)
+    assert settings.kafka_topic == "segment-events"
+    # Not mounted (yet): no error and no warning (pytest turns warnings into errors).
+    settings = Settings.from_env({**MINIMAL, "SECRETS_DIR": str(tmp_path / "absent")})
+    assert settings.freshsales_api_key.get_secret_value() == "k-123"
+
+
+def test_a_variable_set_even_empty_hides_its_secret_file(tmp_path: Path) -> None:
+    # deploy/kubernetes/base/config.env keeps the secrets out of the ConfigMap for this reason.
+    (tmp_path / "FRESHSALES_API_KEY").write_text("from-file")
+    assert "FRESHSALES_API_KEY is required (API key (secret))" in _problems(
+        {**MINIMAL, "FRESHSALES_API_KEY": ""}, tmp_path
+    )
+
+
+def test_variable_names_are_matched_exactly() -> None:
+    env = {k: v for k, v in MINIMAL.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    problems = _problems({**env, "kafka_bootstrap_servers": "k:1", "max_in_flight": "0"})
+    assert problems == ["KAFKA_BOOTSTRAP_SERVERS is required (Kafka brokers, comma-separated)"]
+
+
+def test_the_specs_come_from_the_fields() -> None:
+    specs = {s.variable: s for s in Settings.specs()}
+    assert {v for v, s in specs.items() if s.secret} == set(SECRETS)
+    assert {v for v, s in specs.items() if s.default is REQUIRED} == {
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "FRESHSALES_API_KEY",
+    }
+    assert (specs["MAX_IN_FLIGHT"].default, specs["MAX_IN_FLIGHT"].help) == (
+        16,
+        "concurrent deliveries",
+    )
+
+
+def test_settings_built_directly_read_the_process_environment_by_the_same_rules(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for spec in Settings.specs():
+        monkeypatch.delenv(spec.variable, raising=False)
+    (tmp_path / "FRESHSALES_API_KEY").write_text("key-s3cr3t")
+    for variable, value in {**MINIMAL, "SECRETS_DIR": str(tmp_path), "MAX_IN_FLIGHT": " "}.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.delenv("FRESHSALES_API_KEY")
+    settings = Settings()
+    assert settings.freshsales_api_key.get_secret_value() == "key-s3cr3t"
+    assert settings.max_in_flight == 16
+    assert settings == Settings.from_env()
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.max_in_flight = 1  # type: ignore[misc]
+    monkeypatch.setenv("KAFKA_DLQ_TOPIC", "segment-events")
+    with pytest.raises(ValidationError, match="KAFKA_DLQ_TOPIC must differ") as caught:
+        Settings()
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_a_complaint_of_pydantics_own_names_the_variable_and_not_the_value() -> None:
+    # Not reachable from text (every parser answers for itself), but the wording must hold.
+    values = {**MINIMAL, "HTTP_PORT": ["key-s3cr3t"]}
+    with pytest.raises(ValidationError) as caught:
+        Settings(_build_sources=((InitSettingsSource(Settings, values),), {}))
+    assert problem_lines(caught.value, {}) == ["HTTP_PORT: Input should be a valid integer"]

@@ -25,7 +25,10 @@ def run_service() -> int:
     configure(
         settings.log_level,
         settings.log_format,
-        secrets=[settings.freshsales_api_key.reveal(), password.reveal() if password else ""],
+        secrets=[
+            settings.freshsales_api_key.get_secret_value(),
+            password.get_secret_value() if password else "",
+        ],
         hash_emails=settings.log_hash_emails,
         libraries=True,
     )

@@ -24,7 +24,7 @@ def connection(s: Settings) -> dict[str, Any]:
         config["sasl_mechanism"] = s.kafka_sasl_mechanism
         config["sasl_plain_username"] = s.kafka_sasl_username
         password = s.kafka_sasl_password
-        config["sasl_plain_password"] = password.reveal() if password else ""
+        config["sasl_plain_password"] = password.get_secret_value() if password else ""
     return config
 
 

@@ -83,7 +83,7 @@ async def _freshsales(
     try:
         client = FreshsalesClient(
             s.api_base,
-            s.freshsales_api_key.reveal(),
+            s.freshsales_api_key.get_secret_value(),
             ClientOptions(pool_size=1, timeout_s=timeout_s, connect_timeout_s=timeout_s),
         )
     except ConfigurationError as exc:
