@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from consumer.budget import Budget
 from consumer.offsets import Offsets
 from consumer.work import Stats
+from translate import Reason
 
 PREFIX = "fsd_"
 
@@ -45,6 +46,10 @@ class Observed(Protocol):
     def ready(self) -> tuple[bool, str]: ...
 
     def circuit_open(self) -> bool: ...
+
+    def key_refused(self) -> bool: ...
+
+    def fetch_loop_age_s(self) -> float | None: ...
 
     def calls_by_endpoint(self) -> dict[tuple[str, str], int]: ...
 
@@ -69,8 +74,9 @@ class ServiceCollector(Collector):
         letters = CounterMetricFamily(
             PREFIX + "dead_letters", "events dead-lettered", labels=("reason",)
         )
-        for reason, count in sorted(stats.dead_letters.items()):
-            letters.add_metric((reason,), count)
+        # Every reason from the start: a series that appears at its first letter has no increase.
+        for reason in sorted({r.value for r in Reason} | set(stats.dead_letters)):
+            letters.add_metric((reason,), stats.dead_letters[reason])
         yield letters
         yield from _quota(service.budget)
         yield _counter("skipped_unchanged", "upserts not sent: unchanged", stats.unchanged)
@@ -93,6 +99,14 @@ class ServiceCollector(Collector):
         yield _gauge(
             "circuit_open", "1 while the circuit breaker holds calls", service.circuit_open()
         )
+        yield _gauge(
+            "key_refused",
+            "1 while delivery is stopped because Freshsales refused the key or the address",
+            service.key_refused(),
+        )
+        age = service.fetch_loop_age_s()
+        if age is not None:
+            yield _gauge("fetch_loop_age_seconds", "time since the fetch loop last turned", age)
 
 
 def registry_for(service: Observed) -> CollectorRegistry:

@@ -112,9 +112,9 @@ class Service:
 
     def alive(self) -> tuple[bool, str]:
         """/healthz: the event loop answers (or this would not run) and the fetch loop turns."""
-        if self._last_poll is None:
+        stalled = self.fetch_loop_age_s()
+        if stalled is None:
             return True, "starting"
-        stalled = time.monotonic() - self._last_poll
         if stalled > STALLED_AFTER_S and not self._stopping:
             return False, f"the fetch loop has not run for {stalled:.0f}s"
         return True, "ok"
@@ -134,8 +134,16 @@ class Service:
             return False, "circuit open: most recent Freshsales calls failed"
         return True, "ok"
 
+    def fetch_loop_age_s(self) -> float | None:
+        """Seconds since the fetch loop last came round; None before its first turn."""
+        return None if self._last_poll is None else time.monotonic() - self._last_poll
+
     def circuit_open(self) -> bool:
         return self._breaker.is_open()
+
+    def key_refused(self) -> bool:
+        """Delivery is stopped by a fatal answer (401/403, a redirect) until a re-check passes."""
+        return bool(self.health.fatal)
 
     def calls_by_endpoint(self) -> dict[tuple[str, str], int]:
         return dict(self._client.answers) if self._client else {}

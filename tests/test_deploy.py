@@ -104,6 +104,8 @@ METRICS: Final = frozenset(
         "fsd_delivery_latency_seconds",
         "fsd_ready",
         "fsd_circuit_open",
+        "fsd_key_refused",
+        "fsd_fetch_loop_age_seconds",
     }
 )
 HISTOGRAMS: Final = frozenset({"fsd_delivery_latency_seconds"})

@@ -101,6 +101,9 @@ async def test_metrics_move_as_events_are_delivered_and_probes_answer(
     assert lags == ["0.0"]
     assert sample(after, "fsd_oldest_unfinished_age_seconds") == 0
     assert sample(after, "fsd_backlog_events") == 0
+    assert sample(after, "fsd_key_refused") == 0
+    assert 0 <= sample(after, "fsd_fetch_loop_age_seconds") < 5
+    assert sample(after, "fsd_dead_letters_total", reason="rejected") == 0  # every reason, from 0
     # What the dashboards in deploy/ query is exactly what the service exposes.
     assert set(re.findall(r"^# TYPE (\S+) ", after, re.MULTILINE)) == DASHBOARD_METRICS
 
@@ -126,6 +129,7 @@ async def test_readiness_drops_while_the_key_is_refused_and_returns_with_it(
         assert (await get(port, "/healthz"))[0] == 200  # alive: a restart would not help
         _, text = await get(port, "/metrics")
         assert sample(text, "fsd_ready") == 0
+        assert sample(text, "fsd_key_refused") == 1  # what FreshsalesDestinationKeyRefused pages on
         await run.until_finished(2)  # the re-check found the key good again
         assert (await get(port, "/readyz"))[0] == 200
         assert run.service.stats.dead_letters == {}
