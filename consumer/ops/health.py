@@ -13,11 +13,11 @@ STALLED_AFTER_S: Final = 60.0
 """/healthz fails when the fetch loop has not come round for this long (it turns every 0.1 s)."""
 
 
-def liveness(last_poll: float | None, now: float, *, stopping: bool) -> tuple[bool, str]:
-    """The event loop answers (or this would not run) and the fetch loop turns."""
-    if last_poll is None:
+def liveness(stalled: float | None, *, stopping: bool) -> tuple[bool, str]:
+    """The event loop answers (or this would not run) and the fetch loop turns: ``stalled`` is
+    the time since it last came round (None before its first turn)."""
+    if stalled is None:
         return True, "starting"
-    stalled = now - last_poll
     if stalled > STALLED_AFTER_S and not stopping:
         return False, f"the fetch loop has not run for {stalled:.0f}s"
     return True, "ok"

@@ -22,7 +22,8 @@ from prometheus_client.registry import Collector
 from consumer.engine.loop import Engine
 from consumer.engine.stats import Stats
 from consumer.freshsales.budget import Budget
-from consumer.ops.observed import Observed, backlog, drain_eta, ready
+from consumer.ops.observed import Observed, backlog, drain_eta, fetch_loop_age_s, ready
+from translate import Reason
 
 PREFIX = "fsd_"
 
@@ -45,8 +46,9 @@ class ServiceCollector(Collector):
         letters = CounterMetricFamily(
             PREFIX + "dead_letters", "events dead-lettered", labels=("reason",)
         )
-        for reason, count in sorted(stats.dead_letters.items()):
-            letters.add_metric((reason,), count)
+        # Every reason from the start: a series that appears at its first letter has no increase.
+        for reason in sorted({r.value for r in Reason} | set(stats.dead_letters)):
+            letters.add_metric((reason,), stats.dead_letters[reason])
         yield letters
         yield from _quota(service.budget)
         yield _counter("skipped_unchanged", "upserts not sent: unchanged", stats.unchanged)
@@ -72,6 +74,14 @@ class ServiceCollector(Collector):
         yield _gauge(
             "circuit_open", "1 while the circuit breaker holds calls", service.breaker.is_open()
         )
+        yield _gauge(
+            "key_refused",
+            "1 while delivery is stopped because Freshsales refused the key or the address",
+            service.standing.refusal is not None,
+        )
+        age = fetch_loop_age_s(service)
+        if age is not None:
+            yield _gauge("fetch_loop_age_seconds", "time since the fetch loop last turned", age)
 
 
 def registry_for(service: Observed) -> CollectorRegistry:

@@ -52,9 +52,15 @@ def ready(service: Observed) -> tuple[bool, str]:
 
 
 def alive(service: Observed) -> tuple[bool, str]:
+    return liveness(fetch_loop_age_s(service), stopping=service.stopping)
+
+
+def fetch_loop_age_s(service: Observed) -> float | None:
+    """Seconds since the fetch loop last came round; None before its first turn."""
     engine = service.engine
-    last_poll = engine.last_poll if engine is not None else None
-    return liveness(last_poll, time.monotonic(), stopping=service.stopping)
+    if engine is None or engine.last_poll is None:
+        return None
+    return time.monotonic() - engine.last_poll
 
 
 def backlog(service: Observed) -> int | None:
