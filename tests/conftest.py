@@ -17,6 +17,15 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the broker is an integration test, whatever its module says. Slow tests
+    go first, so that parallel workers (``-n``) do not end waiting on one long test."""
+    for item in items:
+        if "kafka_broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[Broker]:
     """The session's broker: KAFKA_BOOTSTRAP_SERVERS, testcontainers, or embedded Tansu."""

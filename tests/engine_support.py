@@ -18,6 +18,7 @@ from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.engine.policy import RetryPolicy
+from consumer.engine.source import Partition
 from consumer.engine.stats import Stats
 from tests.fakes.freshsales import FakeFreshsales
 from tests.fakes.outlets import FakeLedger, FakeLetters, FakeStanding
@@ -26,6 +27,7 @@ from translate import Options
 
 LIMIT_S = 10.0
 OPTIONS = Options()
+TOPIC_PARTITION = Partition("events", 0)
 QUICK_RETRIES = RetryPolicy(backoff=Backoff(0.001, 0.001, jitter=True), window_s=3600.0)
 
 

@@ -3,10 +3,13 @@ Freshsales fails, drops, stalls and throttles lose no event and dead-letter none
 
 from __future__ import annotations
 
+import pytest
+
 from bench.chaos_bench import SHORT, run_chaos, summary
 from sandbox.broker import Broker
 
 
+@pytest.mark.slow
 async def test_random_sigkills_under_a_fault_mix_lose_nothing_and_dead_letter_nothing(
     kafka_broker: Broker,
 ) -> None:

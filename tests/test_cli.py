@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SEED_IDENTIFY = (
     '{"userId": "97980cfea0067", "traits": {"firstName": "John", "lastName": "Doe",'
     ' "email": "john.doe@example.com", "cfAlternateNumber": "98765432",'
@@ -131,6 +133,7 @@ def test_unreadable_inputs_are_usage_errors(tmp_path: Path) -> None:
     assert cli("translate", "--fallback-time", "tomorrow").returncode == 2
 
 
+@pytest.mark.integration  # the demo starts a broker of its own
 def test_demo_delivers_the_samples_through_broker_and_simulator() -> None:
     done = cli("demo")
     assert done.returncode == 0, done.stderr

@@ -48,6 +48,7 @@ def fetched(run: Running) -> int:
     return run.service.stats.finished + run.service.engine.buffered
 
 
+@pytest.mark.slow
 async def test_through_5xx_drops_slow_answers_and_429s_every_event_arrives_once(
     kafka_topic: KafkaTopic,
 ) -> None:
@@ -115,6 +116,7 @@ async def test_an_activity_whose_answer_outlasts_the_timeout_is_created_twice(
     assert result.duplicate_activities == 1
 
 
+@pytest.mark.slow
 async def test_an_outage_opens_the_circuit_pauses_fetching_and_everything_arrives_after_it(
     kafka_topic: KafkaTopic,
 ) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import IO
 
 import orjson
+import pytest
 
 from sandbox.audit import UserStream, audit, message_id_of
 from sandbox.simulator import RunningSimulator, Simulator, SimulatorConfig, running
@@ -77,6 +78,7 @@ async def test_sigterm_finishes_in_flight_work_commits_and_exits_0(kafka_topic: 
     assert delivered - sum(p or 0 for p in positions.values()) <= 4
 
 
+@pytest.mark.slow
 async def test_sigkill_mid_stream_loses_nothing_and_the_latest_identify_wins(
     kafka_topic: KafkaTopic,
 ) -> None:
@@ -140,6 +142,7 @@ def deduplicated(logs: Iterable[IO[bytes]]) -> int:
     return count
 
 
+@pytest.mark.slow
 async def test_track_and_page_delivered_before_a_sigkill_are_not_sent_again_after_it(
     kafka_topic: KafkaTopic,
 ) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.quota_bench import START_UP_READS, measure, minimum_calls
 from sandbox.broker import Broker
 
 
+@pytest.mark.slow
 async def test_sessions_cost_the_minimum_and_a_full_reread_repeats_no_activity(
     kafka_broker: Broker,
 ) -> None:

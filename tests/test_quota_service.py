@@ -9,6 +9,7 @@ import asyncio
 import time
 
 import orjson
+import pytest
 
 from sandbox.simulator import Simulator, SimulatorConfig, running
 from tests.kafka_support import KafkaTopic
@@ -52,6 +53,7 @@ def busiest_minute(stamps: list[float]) -> int:
     return max(sum(1 for s in stamps if t <= s < t + 60.0) for t in stamps)
 
 
+@pytest.mark.slow
 async def test_paced_to_the_quota_a_run_longer_than_a_window_sees_no_429(
     kafka_topic: KafkaTopic,
 ) -> None:
@@ -84,6 +86,7 @@ async def test_paced_to_the_quota_a_run_longer_than_a_window_sees_no_429(
     assert busiest_minute([r.at for r in answered]) <= per_minute
 
 
+@pytest.mark.slow
 async def test_when_the_account_allows_less_than_configured_a_handful_of_429s_and_no_loss(
     kafka_topic: KafkaTopic,
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.simulator import Simulator, SimulatorConfig, running
 from tests.kafka_support import KafkaTopic
 from tests.service_support import (
@@ -14,6 +16,7 @@ from tests.service_support import (
 )
 
 
+@pytest.mark.slow
 async def test_a_member_joining_and_leaving_mid_run_loses_nothing(kafka_topic: KafkaTopic) -> None:
     users, versions = 30, 40
     total = users * versions

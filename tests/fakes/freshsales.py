@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -44,6 +44,10 @@ class FakeFreshsales:
     """Asked in order for every call; the first error returned is raised."""
     gate: asyncio.Event | None = None
     """When set to an unset event, every call waits for it (a slow Freshsales)."""
+    before: Callable[[Call], Awaitable[None]] | None = None
+    """Awaited before each answer: a delay, or a wait for some calls only."""
+    in_flight: int = 0
+    most_concurrent: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _records: dict[str, int] = field(default_factory=dict)
 
@@ -52,8 +56,15 @@ class FakeFreshsales:
     ) -> Answer:
         call = Call(method, path, body)
         self.calls.append(call)
-        if self.gate is not None:
-            await self.gate.wait()
+        self.in_flight += 1
+        self.most_concurrent = max(self.most_concurrent, self.in_flight)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            if self.before is not None:
+                await self.before(call)
+        finally:
+            self.in_flight -= 1
         for failure in self.failures:
             error = failure(call)
             if error is not None:
