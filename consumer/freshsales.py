@@ -27,7 +27,8 @@ from translate import ConfigurationError, RejectedError, TransientError
 USER_AGENT: Final = f"freshsales-destination/{__version__} (+Segment events from Kafka)"
 MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 # Paths come from translations (ids from earlier answers); anything else must not reach the wire.
-_SAFE_PATH: Final = re.compile(r"[a-z_]+(?:/[A-Za-z0-9_]+)*\Z")
+# One query form only: ``include=`` of related records (a person's accounts).
+_SAFE_PATH: Final = re.compile(r"[a-z_]+(?:/[A-Za-z0-9_]+)*(?:\?include=[a-z_]+(?:,[a-z_]+)*)?\Z")
 _KEY_CHARS: Final = re.compile(r"[\x21-\x7e]+\Z")
 _ID: Final = re.compile(r"/\d+(?=/|\Z)")
 
@@ -171,7 +172,8 @@ class FreshsalesClient:
         except aiohttp.ClientError as exc:
             raise TransientError(_describe(exc), endpoint=endpoint) from exc
         finally:
-            self.answers[_ID.sub("/{id}", endpoint), str(status or "none")] += 1
+            label = _ID.sub("/{id}", endpoint.partition("?")[0])
+            self.answers[label, str(status or "none")] += 1
             # Every call counts against the quota, answered or not: the server may have seen it.
             if self._meter is not None:
                 self._meter.release(

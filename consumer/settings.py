@@ -8,13 +8,14 @@ naming the variable and what is wrong with it, before anything connects anywhere
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
 from consumer.endpoint import api_base
-from translate import ConfigurationError, Flavor
+from translate import ConfigurationError, EventFilter, Flavor, Pattern, parse_patterns
 
 
 class Secret:
@@ -105,6 +106,34 @@ def _stage_map(value: str) -> Mapping[str, str]:
             raise ValueError(f"expected 'Event Name=Stage Name, …', got {item.strip()!r}")
         pairs[event.strip()] = stage.strip()
     return pairs
+
+
+def _patterns(value: str) -> tuple[Pattern, ...]:
+    try:
+        return parse_patterns(value)
+    except ConfigurationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _included(value: str) -> tuple[Pattern, ...]:
+    patterns = _patterns(value)
+    if not patterns:
+        raise ValueError("names no pattern: nothing would reach Freshsales (the default is *)")
+    return patterns
+
+
+_CUSTOM_FIELD = re.compile(r"cf_[a-z0-9_]+\Z")
+
+
+def _custom_field(value: str) -> str:
+    name = value.strip()
+    if not _CUSTOM_FIELD.match(name):
+        raise ValueError(f"expected a custom field's internal name, cf_…, got {value!r}")
+    return name
+
+
+_EVERYTHING: Final = parse_patterns("*")
+_PAGES: Final = parse_patterns("page")
 
 
 @dataclass(frozen=True)
@@ -202,6 +231,18 @@ class Settings:
     page_activity_type: str = _spec(
         "FRESHSALES_PAGE_ACTIVITY_TYPE", _text, "Page View", "sales activity type for page"
     )
+    screen_activity_type: str = _spec(
+        "FRESHSALES_SCREEN_ACTIVITY_TYPE",
+        _text,
+        "",
+        "sales activity type for screen (default: the page type)",
+    )
+    group_id_field: str = _spec(
+        "FRESHSALES_GROUP_ID_FIELD",
+        _custom_field,
+        "",
+        "account custom field (cf_…) for a group's groupId (default: not sent)",
+    )
     lead_stage: str = _spec(
         "FRESHSALES_LEAD_STAGE", _text, "Lead", "Suite: lifecycle stage of a lead"
     )
@@ -213,6 +254,15 @@ class Settings:
     )
     page_events: str = _spec(
         "PAGE_EVENTS", _choice("deliver", "drop"), "deliver", "deliver or drop page events"
+    )
+    events_include: tuple[Pattern, ...] = _spec(
+        "EVENTS_INCLUDE",
+        _included,
+        _EVERYTHING,
+        "events delivered: TYPE or TYPE:NAME patterns with *, comma-separated",
+    )
+    events_exclude: tuple[Pattern, ...] = _spec(
+        "EVENTS_EXCLUDE", _patterns, (), "events never delivered (wins over EVENTS_INCLUDE)"
     )
     max_in_flight: int = _spec("MAX_IN_FLIGHT", _int(1, 1024), 16, "concurrent deliveries")
     max_buffered: int = _spec(
@@ -244,6 +294,12 @@ class Settings:
     def ledger_topic(self) -> str:
         # Per group, not per topic: two destinations reading one topic deliver independently.
         return self.kafka_ledger_topic or f"{self.kafka_group_id}.delivered"
+
+    @property
+    def event_filter(self) -> EventFilter:
+        """Which events reach Freshsales; ``PAGE_EVENTS=drop`` is ``page`` excluded."""
+        dropped = _PAGES if self.page_events == "drop" else ()
+        return EventFilter(self.events_include, self.events_exclude + dropped)
 
     @property
     def api_base(self) -> str:

@@ -22,12 +22,15 @@ from translate.errors import (
 )
 from translate.event import decode, infer_type, ordering_key
 from translate.fields import FieldCatalog, FieldType, Module
+from translate.filters import EventFilter, Pattern, parse_patterns
 from translate.model import (
     Flavor,
+    ForKind,
     FromLookup,
     FromStep,
     Inject,
     LookupKind,
+    MergeAccounts,
     Notice,
     Options,
     Outcome,
@@ -35,7 +38,7 @@ from translate.model import (
     Step,
     Translation,
 )
-from translate.plan import Lookups, Records, materialize, step_record
+from translate.plan import Lookups, Records, Skip, materialize, needless, step_record
 from translate.render import error_json, request_json, translation_json
 from translate.translator import translate_bytes, translate_event
 
@@ -45,26 +48,31 @@ __all__ = [
     "CatalogError",
     "ConfigurationError",
     "DestinationError",
+    "EventFilter",
     "FieldCatalog",
     "FieldType",
     "Flavor",
+    "ForKind",
     "FreshsalesError",
     "FromLookup",
     "FromStep",
     "Inject",
     "LookupKind",
     "Lookups",
+    "MergeAccounts",
     "Misdirected",
     "Module",
     "Notice",
     "Options",
     "Outcome",
     "OversizedRecord",
+    "Pattern",
     "RateLimited",
     "Reason",
     "Records",
     "RejectedError",
     "Request",
+    "Skip",
     "Step",
     "TransientError",
     "Translation",
@@ -74,7 +82,9 @@ __all__ = [
     "infer_type",
     "materialize",
     "merge_identifies",
+    "needless",
     "ordering_key",
+    "parse_patterns",
     "request_json",
     "step_record",
     "translate_bytes",
