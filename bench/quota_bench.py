@@ -46,7 +46,7 @@ from translate import Options, translate_bytes
 
 RESULTS = Path(__file__).parent / "results" / "quota.json"
 API_KEY = "bench-key"
-START_UP_READS = 6
+START_UP_READS = 7  # owners, stages, activity types, industry types, three modules' fields
 PARTITIONS = 3
 TIME_LIMIT_S = 300.0
 

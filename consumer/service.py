@@ -166,11 +166,15 @@ class Service:
 
 def wanted(s: Settings) -> Wanted:
     """The account settings the configuration names, resolved to ids at start-up."""
+    events = s.event_filter
+    screen = (s.screen_activity_type,) if s.screen_activity_type else ()
     return Wanted(
         flavor=s.freshsales_flavor,
-        activity_types=(s.track_activity_type, s.page_activity_type),
+        activity_types=(s.track_activity_type, s.page_activity_type, *screen),
         stages=(s.lead_stage, *s.stage_map.values()),
         default_owner_id=s.default_owner_id,
+        # Accounts with an industry come from groups and identify's company.
+        industry_types=events.may_admit("group") or events.may_admit("identify"),
     )
 
 
@@ -182,5 +186,7 @@ def options(s: Settings) -> Options:
         page_activity_type=s.page_activity_type,
         lead_stage=s.lead_stage,
         stage_map=dict(s.stage_map),
-        deliver_pages=s.page_events == "deliver",
+        screen_activity_type=s.screen_activity_type or None,
+        group_id_field=s.group_id_field or None,
+        events=s.event_filter,
     )

@@ -164,7 +164,7 @@ OUTCOMES = {
     "delivered": "sent to Freshsales",
     "coalesced": "identifies merged into a later one of the same user",
     "deduplicated": "track/page whose messageId was already delivered",
-    "skipped": "not for Freshsales (unsupported type, or disabled)",
+    "skipped": "not for Freshsales (filtered, or an unsupported type)",
     "dead_lettered": "in the dead-letter topic, with the reason",
 }
 

@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from translate import (
+    EventFilter,
     FieldCatalog,
     Flavor,
     Options,
     TranslationError,
     error_json,
+    parse_patterns,
     translate_bytes,
     translate_event,
     translation_json,
@@ -19,6 +21,7 @@ from translate import (
 
 def options_of(spec: dict[str, Any]) -> Options:
     catalog = spec.get("catalog")
+    industries = spec.get("industry_types")
     return Options(
         flavor=Flavor(spec.get("flavor", "suite")),
         catalog=FieldCatalog.from_json(catalog) if catalog is not None else None,
@@ -27,6 +30,12 @@ def options_of(spec: dict[str, Any]) -> Options:
         lead_stage=spec.get("lead_stage", "Lead"),
         stage_map=spec.get("stage_map", {}),
         deliver_pages=spec.get("deliver_pages", True),
+        screen_activity_type=spec.get("screen_activity_type"),
+        group_id_field=spec.get("group_id_field"),
+        industry_types=tuple(industries) if industries is not None else None,
+        events=EventFilter(
+            parse_patterns(spec.get("include", "*")), parse_patterns(spec.get("exclude", ""))
+        ),
     )
 
 

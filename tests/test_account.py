@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import cast
+
 import pytest
 
-from consumer.errors import ConfigurationError
-from consumer.freshsales.account import Wanted, resolve
+from consumer.errors import ConfigurationError, RejectedError
+from consumer.freshsales.account import Wanted, read_account, resolve
+from consumer.freshsales.answers import Answer
+from consumer.freshsales.client import FreshsalesClient
 from translate import Flavor, LookupKind
 
 ANSWERS = {
@@ -39,3 +44,44 @@ def test_every_missing_name_is_named_in_one_error() -> None:
     assert "sales activity type 'Page View' (have: Chat, Segment Event)" in message
     assert "lifecycle stage 'Customer' (have: Lead)" in message
     assert "owner id 99 (FRESHSALES_DEFAULT_OWNER_ID)" in message
+
+
+def test_industry_types_resolve_by_name_beside_the_configured_names() -> None:
+    answers = {**ANSWERS, "industry_types": {"industry_types": [{"id": 41, "name": "Software"}]}}
+    wanted = Wanted(Flavor.SUITE, ("Segment Event",), ("Lead",), industry_types=True)
+    assert resolve(answers, wanted)[(LookupKind.INDUSTRY_TYPE, "Software")] == 41
+
+
+class FakeAccount:
+    """Answers the start-up reads from ANSWERS; the industry types as told."""
+
+    def __init__(self, industries: Exception | dict[str, object]) -> None:
+        self.industries = industries
+        self.paths: list[str] = []
+
+    async def call(self, method: str, path: str) -> Answer:
+        self.paths.append(path)
+        if path == "selector/industry_types":
+            if isinstance(self.industries, Exception):
+                raise self.industries
+            return Answer(200, self.industries)
+        name = path.split("/")[1]
+        return Answer(200, ANSWERS.get(name, {"fields": []}))
+
+
+async def test_the_industry_types_are_read_only_when_wanted_and_are_best_effort() -> None:
+    wanted = Wanted(Flavor.SUITE, ("Segment Event",), ("Lead",), industry_types=True)
+    listed = FakeAccount({"industry_types": [{"id": 41, "name": "Software"}]})
+    account = await read_account(cast(FreshsalesClient, listed), wanted)
+    assert account.industry_types == ("Software",)
+    assert account.calls == len(listed.paths) == 7
+    refused = FakeAccount(RejectedError("answered 404", status=404))
+    account = await read_account(cast(FreshsalesClient, refused), wanted)
+    assert account.industry_types is None
+    assert account.catalog_problems == ("industry types: answered 404",)
+    unwanted = FakeAccount({})
+    account = await read_account(
+        cast(FreshsalesClient, unwanted), replace(wanted, industry_types=False)
+    )
+    assert "selector/industry_types" not in unwanted.paths
+    assert account.industry_types is None

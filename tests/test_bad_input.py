@@ -338,7 +338,9 @@ def cases(draw: st.DrawFn) -> list[tuple[str, Any]]:
         st.tuples(st.just("mistyped userId"), _mistyped_id),
         st.tuples(st.just("truncated"), st.integers(min_value=1, max_value=60)),
         st.tuples(st.just("no email"), st.text(max_size=20)),
-        st.tuples(st.just("unsupported"), st.sampled_from(["group", "alias", "screen"])),
+        st.tuples(st.just("unsupported"), st.sampled_from(["alias", "flush"])),
+        st.tuples(st.just("nameless group"), st.sampled_from([{}, {"name": ""}, {"name": 7}])),
+        st.tuples(st.just("screen of nobody known"), st.text(max_size=20)),
         st.tuples(st.just("identify"), st.text(max_size=30)),
         st.tuples(st.just("track"), st.dictionaries(st.text(max_size=10), _json, max_size=5)),
         st.tuples(st.just("page"), st.dictionaries(st.text(max_size=10), _json, max_size=5)),
@@ -371,6 +373,13 @@ def build(shape: str, content: Any) -> Case:
         return Case(shape, key, dumps(event), "missing_email")
     if shape == "unsupported":
         return Case(shape, key, dumps({"type": content, "userId": user, "messageId": f"m{n}"}))
+    if shape == "nameless group":
+        event = {"type": "group", "userId": user, "groupId": f"g{n}", "traits": content}
+        return Case(shape, key, dumps(event), "missing_group_name")
+    if shape == "screen of nobody known":
+        # No email, and the userId was never identified: nobody to put the activity on.
+        event = {"type": "screen", "userId": user, "name": content, "messageId": f"s{n}"}
+        return Case(shape, key, dumps(event), "unknown_person")
     if shape == "identify":
         event = {
             "type": "identify",

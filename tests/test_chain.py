@@ -38,7 +38,13 @@ class FakeFreshsales:
             self.fail_on = None
             raise TransientError("answered 503", status=503)
         envelope = next(k for k in (body or {}) if k != "unique_identifier")
-        record = {"id": 1000 + len(self.sent), "owner_id": 42}
+        _, _, known = path.partition("?")[0].partition("/")
+        ident = int(known) if known.isdigit() else 1000 + len(self.sent)  # PUT module/id: that one
+        record: dict[str, Any] = {"id": ident, "owner_id": 42}
+        if path.endswith("?include=sales_accounts"):
+            # The person's accounts as written, else none yet.
+            written: Any = (body or {})[envelope]
+            record["sales_accounts"] = written.get("sales_accounts", [])
         return Answer(200, {envelope: record})
 
 
@@ -70,28 +76,37 @@ async def test_answers_feed_later_calls_in_order() -> None:
     await advance(chain, fake, LOOKUPS, IdentityCache())
     assert [path for _, path, _ in fake.sent] == [
         "sales_accounts/upsert",
-        "contacts/upsert",
+        "contacts/upsert?include=sales_accounts",
+        "contacts/1002?include=sales_accounts",
         "deals/upsert",
     ]
     contact = fake.sent[1][2]["contact"]
-    assert contact["sales_accounts"] == [{"id": 1001, "is_primary": True}]
+    assert "sales_accounts" not in contact
     assert contact["lifecycle_stage_id"] == 501
-    deal = fake.sent[2][2]["deal"]
+    link = fake.sent[2][2]["contact"]
+    assert link["sales_accounts"] == [{"id": 1001, "is_primary": True}]
+    deal = fake.sent[3][2]["deal"]
     assert (deal["sales_account_id"], deal["contacts_added_list"]) == (1001, [1002])
     assert chain.done
-    assert (chain.calls, chain.lookups_saved) == (3, 0)
+    assert (chain.calls, chain.lookups_saved) == (4, 0)
 
 
 async def test_a_retry_resumes_at_the_failed_step() -> None:
-    fake = FakeFreshsales(fail_on=3)
+    fake = FakeFreshsales(fail_on=4)
     chain = Chain(translation(IDENTIFY))
     with pytest.raises(TransientError):
         await advance(chain, fake, LOOKUPS, IdentityCache())
-    assert chain.next_step == 2
+    assert chain.next_step == 3
     await advance(chain, fake, LOOKUPS, IdentityCache())
-    paths = [path for _, path, _ in fake.sent]
-    assert paths == ["sales_accounts/upsert", "contacts/upsert", "deals/upsert", "deals/upsert"]
-    assert fake.sent[3][2]["deal"]["contacts_added_list"] == [1002]
+    paths = [path.partition("?")[0] for _, path, _ in fake.sent]
+    assert paths == [
+        "sales_accounts/upsert",
+        "contacts/upsert",
+        "contacts/1002",
+        "deals/upsert",
+        "deals/upsert",
+    ]
+    assert fake.sent[4][2]["deal"]["contacts_added_list"] == [1002]
 
 
 async def test_a_person_known_from_identify_costs_track_no_lookup_call() -> None:
@@ -120,7 +135,7 @@ async def test_an_unknown_person_is_resolved_once_then_remembered() -> None:
     await advance(Chain(translation(TRACK)), fake, LOOKUPS, people)
     await advance(Chain(translation(TRACK)), fake, LOOKUPS, people)
     assert [p for _, p, _ in fake.sent] == [
-        "contacts/upsert",
+        "contacts/upsert?include=sales_accounts",
         "sales_activities",
         "sales_activities",
     ]

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from consumer.commands.check.account import custom_fields
+from consumer.commands.check.account import custom_fields, industry_types
 from consumer.commands.check.checks import run_checks
 from consumer.commands.check.kafka import dlq_result, ledger_result
 from consumer.commands.check.report import Report, Result, Status, render_table
@@ -91,15 +91,20 @@ async def test_everything_passes_with_the_service_s_own_start_up_calls(
     assert "'Segment Event' = id" in found["activity types"][1]
     assert found["custom traits"][1] == "none ignored in the 5 most recent events"
     sent = [(r.method, r.path.split("/api/")[1]) for r in served.simulator.requests]
+    assert found["industry types"] == (
+        Status.OK,
+        "4: Finance, Healthcare, Retail, Software",
+    )
     assert sent == [
         ("GET", "selector/owners"),
         ("GET", "selector/sales_activity_types"),
         ("GET", "selector/lifecycle_stages"),
+        ("GET", "selector/industry_types"),
         ("GET", "settings/contacts/fields"),
         ("GET", "settings/sales_accounts/fields"),
         ("GET", "settings/deals/fields"),
     ]
-    assert report.freshsales_calls == len(sent) == 6
+    assert report.freshsales_calls == len(sent) == 7
     assert await topic_names(topic.bootstrap_servers) == before  # nothing created
 
 
@@ -128,12 +133,12 @@ async def test_the_command_prints_a_table_or_one_json_document_and_exits_0(
     header, *lines = out.splitlines()
     assert header.split() == ["check", "status", "detail"]
     assert any(line.split()[:3] == ["freshsales", "key", "ok"] for line in lines)
-    assert "OK: 11 ok, 0 warn, 0 fail, 0 skip; 6 Freshsales API calls" in out
+    assert "OK: 12 ok, 0 warn, 0 fail, 0 skip; 7 Freshsales API calls" in out
     status, out, err = await run_cli("--json", env=env)
     assert status == 0, out + err
     document = json.loads(out)
     assert (document["verdict"], document["exit_status"]) == ("ok", 0)
-    assert document["freshsales_calls"] == 6
+    assert document["freshsales_calls"] == 7
     assert [c["name"] for c in document["checks"]][:3] == ["configuration", "kafka", "source topic"]
 
 
@@ -166,6 +171,31 @@ async def test_a_missing_activity_type_is_named_with_its_variable(
     assert "Page View" not in detail.split("(have:")[0]
     assert rows(report)["custom fields"][0] is Status.OK  # later checks still ran
     assert report.exit_status == 1
+
+
+async def test_the_screen_activity_type_is_checked_when_set_and_industries_when_needed(
+    topic: KafkaTopic, served: RunningSimulator
+) -> None:
+    env = env_for(
+        topic,
+        served,
+        FRESHSALES_SCREEN_ACTIVITY_TYPE="Screen View",
+        EVENTS_EXCLUDE="group,identify",
+    )
+    report = await check(env)
+    found = rows(report)
+    status, detail = found["activity types"]
+    assert status is Status.FAIL
+    assert detail.startswith(
+        "FRESHSALES_SCREEN_ACTIVITY_TYPE names a missing sales activity type 'Screen View'"
+    )
+    # No group and no identify gets through: the service does not read the industry types.
+    assert found["industry types"] == (
+        Status.SKIP,
+        "not read: the event filters drop every account",
+    )
+    sent = [r.path.split("/api/")[1] for r in served.simulator.requests]
+    assert "selector/industry_types" not in sent
 
 
 async def test_an_account_without_the_page_activity_type_fails(topic: KafkaTopic) -> None:
@@ -205,7 +235,7 @@ async def test_classic_reads_leads_fields_and_has_no_stages(
     found = rows(report)
     assert found["lifecycle stages"] == (Status.SKIP, "Classic has no lifecycle stages")
     assert found["custom fields"][1].startswith("contacts 5, leads 5, sales_accounts 3, deals 3;")
-    assert (report.exit_status, report.freshsales_calls) == (0, 6)
+    assert (report.exit_status, report.freshsales_calls) == (0, 7)
 
 
 async def test_custom_traits_the_account_lacks_are_listed_from_recent_events(
@@ -353,6 +383,16 @@ def test_custom_fields_of_an_unknown_type_or_unreachable_name_are_listed() -> No
         " ('multi_select_dropdown'); no trait can reach (not lower-case snake_case):"
         " contacts.cf_Region",
     )
+
+
+def test_industry_types_unreadable_or_absent_are_warnings_as_at_start_up() -> None:
+    unreadable = industry_types(None, "GET selector/industry_types: answered 404")
+    none = industry_types({"industry_types": []}, None)
+    assert (unreadable.status, none.status) == (Status.WARN, Status.WARN)
+    assert unreadable.detail == (
+        "unreadable, an account's industry is not sent: GET selector/industry_types: answered 404"
+    )
+    assert none.detail == "the account has none: every industry trait is dropped"
 
 
 def test_the_table_aligns_columns_and_the_verdict_ignores_skips() -> None:

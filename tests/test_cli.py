@@ -41,17 +41,20 @@ def test_the_seed_identify_becomes_an_account_upsert_then_an_email_keyed_upsert(
     done = cli("translate", stdin=SEED_IDENTIFY + "\n")
     assert done.returncode == 0, done.stderr
     (result,) = lines(done.stdout)
-    account, person = result["requests"]
+    account, person, link = result["requests"]
     assert (account["method"], account["path"]) == ("POST", "sales_accounts/upsert")
     assert account["body"]["unique_identifier"] == {"name": "Example.com"}
-    assert person["path"] == "contacts/upsert"
+    assert person["path"] == "contacts/upsert?include=sales_accounts"
     assert person["body"]["unique_identifier"] == {"emails": "john.doe@example.com"}
     contact = person["body"]["contact"]
     assert (contact["first_name"], contact["last_name"]) == ("John", "Doe")
     assert contact["custom_field"] == {"cf_alternate_number": "98765432"}
-    assert {"into": "contact.sales_accounts[0].id", "from": ["account.id"]} in person["inject"]
+    assert "sales_accounts" not in contact  # it would replace the person's other accounts
+    assert (link["method"], link["path"]) == ("PUT", "contacts/{person.id}?include=sales_accounts")
+    merged = ["merge:person.sales_accounts+account.id:primary"]
+    assert link["inject"] == [{"into": "contact.sales_accounts", "from": merged}]
     assert result["type_inferred"] is True
-    assert "1 event: 1 deliver; at most 2 Freshsales calls" in done.stderr
+    assert "1 event: 1 deliver; at most 3 Freshsales calls" in done.stderr
 
 
 def test_classic_flavour_sends_one_lead_upsert_with_the_company_nested() -> None:
@@ -68,7 +71,7 @@ def test_each_line_gets_its_answer_and_a_rejected_event_sets_exit_status_1(tmp_p
         '{"type": "identify", "userId": "u", "traits": {"email": "a@b.co"}}\n'
         "\n"
         "not json\n"
-        '{"type": "group", "userId": "u"}\n'
+        '{"type": "alias", "userId": "u"}\n'
     )
     done = cli("translate", str(events))
     assert done.returncode == 1
@@ -108,7 +111,49 @@ def test_options_reach_the_translation() -> None:
     assert activity["body"]["sales_activity"]["start_date"] == "2026-11-02T10:00:00+00:00"
     assert activity["inject"][0]["from"] == ["lookup:sales_activity_type:Product Event"]
     assert lifecycle["inject"][0]["from"] == ["lookup:lifecycle_stage:Customer"]
-    assert skipped["outcome"] == "disabled"
+    assert skipped["outcome"] == "filtered"  # --no-pages is PAGE_EVENTS=drop: page excluded
+
+
+def test_the_event_filters_and_the_group_and_screen_options_reach_the_translation() -> None:
+    events = [
+        {"type": "track", "userId": "u", "event": "Order Completed"},
+        {"type": "track", "userId": "u", "event": "Email Bounced"},
+        {"type": "page", "userId": "u", "name": "Admin Console"},
+        {"type": "screen", "userId": "u", "name": "Home"},
+        {
+            "type": "group",
+            "userId": "u",
+            "groupId": "g-1",
+            "traits": {"name": "Globex", "industry": "Mining"},
+        },
+    ]
+    done = cli(
+        "translate",
+        "--include",
+        "identify,group,screen,page,track:Email *",
+        "--exclude",
+        "page:Admin*",
+        "--screen-activity-type",
+        "Screen View",
+        "--group-id-field",
+        "cf_group_id",
+        "--industry-type",
+        "Software",
+        "--fallback-time",
+        "2026-11-02T10:00:00",
+        stdin="".join(json.dumps(e) + "\n" for e in events),
+    )
+    assert done.returncode == 0, done.stderr
+    order, email, admin, screen, group = lines(done.stdout)
+    outcomes = [order["outcome"], email["outcome"], admin["outcome"]]
+    assert outcomes == ["filtered", "deliver", "filtered"]
+    (activity,) = screen["requests"]
+    assert activity["inject"][0]["from"] == ["lookup:sales_activity_type:Screen View"]
+    _, account, _ = group["requests"]
+    fields = account["body"]["sales_account"]
+    assert fields == {"name": "Globex", "custom_field": {"cf_group_id": "g-1"}}
+    assert group["notices"][0]["code"] == "unknown_industry"
+    assert "2 filtered" in done.stderr
 
 
 def test_a_catalog_file_enables_custom_field_checks(tmp_path: Path) -> None:
@@ -130,6 +175,12 @@ def test_unreadable_inputs_are_usage_errors(tmp_path: Path) -> None:
     done = cli("translate", "--stage-map", "no-equals-sign")
     assert done.returncode == 2
     assert "expected EVENT=STAGE" in done.stderr
+    done = cli("translate", "--exclude", "pages:Admin*")
+    assert done.returncode == 2
+    assert "--exclude: 'pages:Admin*': unknown type 'pages'" in done.stderr
+    done = cli("translate", "--group-id-field", "group_id")
+    assert done.returncode == 2
+    assert "--group-id-field: expected a custom field's internal name" in done.stderr
     assert cli("translate", "--fallback-time", "tomorrow").returncode == 2
 
 
@@ -140,13 +191,14 @@ def test_demo_delivers_the_samples_through_broker_and_simulator() -> None:
     out = done.stdout
     assert "broker:" in out
     assert "/crm/sales/api (Freshsales Suite" in out
-    final = re.search(r"progress: +330/330 finished \(([^)]*)\)", out)
+    final = re.search(r"progress: +333/333 finished \(([^)]*)\)", out)
     assert final is not None, out
     counts = {name: int(n) for n, name in re.findall(r"(\d+) ([a-z-]+)", final.group(1))}
     # Whether a user's two identifies meet in the queue (and merge) depends on timing.
-    assert counts["delivered"] + counts.get("coalesced", 0) == 328
-    assert (counts["dead-lettered"], counts["skipped"]) == (1, 1)
+    assert counts["delivered"] + counts.get("coalesced", 0) == 331
+    assert (counts["dead-lettered"], counts["skipped"]) == (2, 0)
     assert "dead letter: missing_email 1" in out
+    assert "dead letter: missing_group_name 1" in out
     assert "429 answers         0" in out
     assert (
         "John Doe <john.doe@example.com>, custom fields {'cf_alternate_number': '98765432'}" in out

@@ -23,7 +23,7 @@ from consumer.errors import FreshsalesError, RateLimited, RejectedError
 from consumer.freshsales.answers import Answer
 from consumer.kafka.deadletters import Headers
 from tests.fakes.outlets import FakeLedger, FakeLetters, FakeStanding
-from translate import LookupKind, Options, decode, translate_event
+from translate import EventFilter, LookupKind, Options, decode, parse_patterns, translate_event
 
 LOOKUPS = {
     (LookupKind.LIFECYCLE_STAGE, "Lead"): 501,
@@ -51,7 +51,12 @@ class Scripted:
         if self.errors:
             raise self.errors.pop(0)
         envelope = next(k for k in (body or {}) if k != "unique_identifier")
-        return Answer(200, {envelope: {"id": 7, "owner_id": 900}})
+        record: dict[str, Any] = {"id": 7, "owner_id": 900}
+        if path.endswith("?include=sales_accounts"):
+            # The person's accounts as written, else none yet.
+            written: Any = (body or {})[envelope]
+            record["sales_accounts"] = written.get("sales_accounts", [])
+        return Answer(200, {envelope: record})
 
 
 def work(tracker: PartitionOffsets, offset: int, event: dict[str, Any]) -> Work:
@@ -109,7 +114,10 @@ async def test_a_delivered_track_is_recorded_and_its_repeat_is_not_sent() -> Non
     await harness.deliverer.handle(work(tracker, 0, identify()))
     await harness.deliverer.handle(work(tracker, 1, track("m1")))
     await harness.deliverer.handle(work(tracker, 2, track("m1")))
-    assert [p for _, p, _ in caller.sent] == ["contacts/upsert", "sales_activities"]
+    assert [p for _, p, _ in caller.sent] == [
+        "contacts/upsert?include=sales_accounts",
+        "sales_activities",
+    ]
     assert harness.ledger == ["m1"]
     stats = harness.deliverer.stats
     assert (stats.outcomes["delivered"], stats.outcomes["deduplicated"]) == (2, 1)
@@ -135,10 +143,10 @@ async def test_an_identical_identify_costs_nothing_until_a_stage_change_touches_
     for n, event in enumerate([identify(), identify(), track("m1", "Order Completed"), identify()]):
         await harness.deliverer.handle(work(tracker, n, event))
     assert [(m, p) for m, p, _ in caller.sent] == [
-        ("POST", "contacts/upsert"),
+        ("POST", "contacts/upsert?include=sales_accounts"),
         ("POST", "sales_activities"),
         ("PUT", "contacts/7"),  # the stage map moved the person…
-        ("POST", "contacts/upsert"),  # …so the same identify goes out again
+        ("POST", "contacts/upsert?include=sales_accounts"),  # …so the same identify goes again
     ]
     assert harness.deliverer.stats.unchanged == 1
 
@@ -178,7 +186,7 @@ async def test_an_activity_refused_for_a_remembered_person_is_tried_once_more_fr
     await harness.deliverer.handle(work(tracker, 0, identify()))
     with_email = {**track("m1"), "context": {"traits": {"email": "a@x.org"}}}
     await harness.deliverer.handle(work(tracker, 1, with_email))
-    assert [p for _, p, _ in caller.sent] == [
+    assert [p.partition("?")[0] for _, p, _ in caller.sent] == [
         "contacts/upsert",
         "sales_activities",  # refused: the cached id is gone
         "contacts/upsert",  # who the person is now
@@ -195,7 +203,10 @@ async def test_a_refused_activity_without_an_email_keeps_the_remembered_person()
     for n, event in enumerate([identify(), track("m1"), track("m2")]):
         await harness.deliverer.handle(work(tracker, n, event))
     # Nothing in the event could find the person again: dead-lettered, the memory kept.
-    assert [p for _, p, _ in caller.sent] == ["contacts/upsert", *["sales_activities"] * 2]
+    assert [p.partition("?")[0] for _, p, _ in caller.sent] == [
+        "contacts/upsert",
+        *["sales_activities"] * 2,
+    ]
     assert harness.deliverer.stats.dead_letters == {"rejected": 1}
     assert harness.deliverer.stats.outcomes["delivered"] == 2
 
@@ -216,11 +227,49 @@ async def test_429s_do_not_open_the_circuit() -> None:
     assert not harness.breaker.is_open()
 
 
-async def test_advance_skips_an_unchanged_account_but_still_links_it() -> None:
+async def test_advance_skips_an_unchanged_account_and_a_link_already_in_place() -> None:
     caller = Scripted()
     upserts = UpsertMemory(3600)
     event = translate_event(identify(company={"name": "Acme"}), OPTIONS)
     for _ in range(2):
         await advance(Chain(event), caller, LOOKUPS, IdentityCache(), upserts)
     paths = [p for _, p, _ in caller.sent]
-    assert paths == ["sales_accounts/upsert", "contacts/upsert"]
+    assert paths == [
+        "sales_accounts/upsert",
+        "contacts/upsert?include=sales_accounts",
+        "contacts/7?include=sales_accounts",  # the link; the second time it is in place
+    ]
+
+
+async def test_a_filtered_event_is_skipped_at_no_cost_and_counted_as_filtered() -> None:
+    caller = Scripted()
+    harness = Harness(caller)
+    tracker = PartitionOffsets(0)
+    events = EventFilter(exclude=parse_patterns("track:Signed*"))
+    decoded = decode(orjson.dumps(track("m1")))
+    filtered = translate_event(decoded, Options(events=events))
+    source = Record("t", 0, 0, None, orjson.dumps(decoded), ())
+    tracker.fetched(0)
+    await harness.deliverer.handle(Work(source, tracker, "u1", filtered, None))
+    stats = harness.deliverer.stats
+    assert caller.sent == []
+    assert harness.letters == []
+    assert stats.outcomes["skipped"] == 1  # the log line: skipped, reason filtered
+    assert stats.by_type == {("track", "filtered"): 1}
+    assert tracker.position == 1
+
+
+async def test_a_refused_link_of_a_person_known_only_by_id_is_dead_lettered_not_retried() -> None:
+    # A group without an email: nothing in the event could find the person again.
+    caller = Scripted(at={3: RejectedError("answered 400", status=400)})
+    harness = Harness(caller)
+    tracker = PartitionOffsets(0)
+    group = {"type": "group", "userId": "u1", "traits": {"name": "Globex"}}
+    for n, event in enumerate([identify(), group]):
+        await harness.deliverer.handle(work(tracker, n, event))
+    assert [p.partition("?")[0] for _, p, _ in caller.sent] == [
+        "contacts/upsert",
+        "sales_accounts/upsert",
+        "contacts/7",  # the link, refused
+    ]
+    assert harness.deliverer.stats.dead_letters == {"rejected": 1}

@@ -37,7 +37,7 @@ def first_names(calls: list[Call]) -> dict[str, list[str]]:
     """Per email, the first names upserted, in the order Freshsales received them."""
     sent: dict[str, list[str]] = {}
     for call in calls:
-        if call.path == "contacts/upsert":
+        if call.resource == "contacts/upsert":
             contact = call.envelope
             sent.setdefault(str(contact["emails"]), []).append(str(contact.get("first_name")))
     return sent

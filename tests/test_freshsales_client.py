@@ -294,3 +294,21 @@ async def test_a_path_refused_before_sending_spends_no_quota() -> None:
         with pytest.raises(RejectedError, match="unexpected path"):
             await PacedCaller(meter, client).call("GET", "../admin")
     assert (meter.acquired, meter.released) == (0, [])
+
+
+async def test_an_include_query_reaches_the_wire_and_the_metric_names_the_endpoint_alone(
+    served: RunningSimulator, client: FreshsalesClient
+) -> None:
+    created = await client.call("POST", "contacts/upsert?include=sales_accounts", UPSERT)
+    contact = created.body["contact"]
+    assert isinstance(contact, dict)
+    assert contact["sales_accounts"] == []
+    await client.call("GET", f"contacts/{contact['id']}?include=sales_accounts")
+    assert [r.query for r in served.simulator.requests] == [{"include": "sales_accounts"}] * 2
+    assert client.answers == {
+        ("POST contacts/upsert", "200"): 1,
+        ("GET contacts/{id}", "200"): 1,
+    }
+    for path in ("contacts/1?include=x&y=1", "contacts/1?include=", "contacts/1?fields=a"):
+        with pytest.raises(RejectedError, match="unexpected path"):
+            await client.call("GET", path)

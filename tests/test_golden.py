@@ -47,3 +47,4 @@ def test_seed_examples_are_covered_in_both_flavours() -> None:
     names = {p.stem for p in CASES}
     for seed in ("identify_lead", "identify_contact", "identify_deal", "track", "page"):
         assert {f"seed_{seed}_suite", f"seed_{seed}_classic"} <= names
+    assert {"group_seed_suite", "group_seed_classic", "screen_suite", "screen_classic"} <= names

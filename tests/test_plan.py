@@ -35,16 +35,23 @@ LOOKUPS = {
 }
 
 
-def test_the_contact_gets_the_account_id_and_the_deal_gets_both_ids() -> None:
-    account, person, deal = translate_event(SEED_DEAL).requests
+def test_the_link_keeps_the_persons_accounts_and_the_deal_gets_both_ids() -> None:
+    account, person, link, deal = translate_event(SEED_DEAL).requests
     records: dict[Step, Any] = {}
     records[Step.ACCOUNT] = step_record(
         account, {"sales_account": {"id": 7, "name": "Example.com"}}
     )
-    _, body = materialize(person, records, LOOKUPS)
-    assert body["contact"]["sales_accounts"] == [{"id": 7, "is_primary": True}]
+    path, body = materialize(person, records, LOOKUPS)
+    assert path == "contacts/upsert?include=sales_accounts"
+    assert "sales_accounts" not in body["contact"]  # it would replace the person's accounts
     assert body["contact"]["lifecycle_stage_id"] == 71012139273
-    records[Step.PERSON] = step_record(person, {"contact": {"id": 8, "owner_id": 5}})
+    other = {"partial": True, "id": 3, "name": "Other", "is_primary": True}
+    answer = {"contact": {"id": 8, "owner_id": 5, "sales_accounts": [other]}}
+    records[Step.PERSON] = step_record(person, answer)
+    path, body = materialize(link, records, LOOKUPS)
+    assert path == "contacts/8?include=sales_accounts"
+    accounts = [{"id": 3, "is_primary": False}, {"id": 7, "is_primary": True}]
+    assert body == {"contact": {"sales_accounts": accounts}}
     path, body = materialize(deal, records, LOOKUPS)
     assert path == "deals/upsert"
     assert body["deal"]["sales_account_id"] == 7
@@ -52,12 +59,11 @@ def test_the_contact_gets_the_account_id_and_the_deal_gets_both_ids() -> None:
 
 
 def test_materialize_returns_a_fresh_body_and_leaves_the_request_unchanged() -> None:
-    _, person, _ = translate_event(SEED_DEAL).requests
+    _, person, _, _ = translate_event(SEED_DEAL).requests
     _, body = materialize(person, {Step.ACCOUNT: {"id": 7}}, LOOKUPS)
     body["contact"]["emails"] = "changed"
     unchanged = request_json(person)["body"]["contact"]
     assert unchanged["emails"] == "john.doe@example.com"
-    assert unchanged["sales_accounts"] == [{"id": None, "is_primary": True}]
     with pytest.raises(TypeError):
         person.body["contact"] = {}  # type: ignore[index]
 

@@ -15,7 +15,8 @@ from sandbox.simulator import Simulator, SimulatorConfig, running
 from tests.kafka_support import KafkaTopic
 from tests.service_support import Running, produce_keyed, service_running, settings_for
 
-START_UP_READS = 6  # owners, lifecycle stages, activity types, and three modules' fields
+# owners, lifecycle stages, activity types, industry types, and three modules' fields
+START_UP_READS = 7
 
 
 def session(user: int, tracks: int) -> list[tuple[bytes, bytes]]:
@@ -59,7 +60,7 @@ async def test_paced_to_the_quota_a_run_longer_than_a_window_sees_no_429(
 ) -> None:
     per_minute, users, tracks = 20, 5, 4
     events = [r for u in range(users) for r in session(u, tracks)]
-    calls = START_UP_READS + len(events)  # 31: more than one minute's quota
+    calls = START_UP_READS + len(events)  # 32: more than one minute's quota
     simulator = Simulator(SimulatorConfig(per_minute=per_minute, per_hour=1000))
     async with running(simulator) as served:
         await produce_keyed(kafka_topic, events)

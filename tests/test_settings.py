@@ -274,3 +274,50 @@ def test_a_complaint_of_pydantics_own_names_the_variable_and_not_the_value() -> 
     with pytest.raises(ValidationError) as caught:
         Settings(_build_sources=((InitSettingsSource(Settings, values),), {}))
     assert problem_lines(caught.value, {}) == ["HTTP_PORT: Input should be a valid integer"]
+
+
+def test_event_filters_and_page_events_drop_make_one_filter() -> None:
+    env = {
+        **MINIMAL,
+        "EVENTS_INCLUDE": "identify,group,screen,page,track:Email *",
+        "EVENTS_EXCLUDE": "page:Admin*",
+    }
+    events = Settings.from_env(env).event_filter
+    assert events.admits("track", {"event": "Email Opened"})
+    assert not events.admits("track", {"event": "Order Completed"})
+    assert not events.admits("page", {"name": "Admin Console"})
+    assert events.admits("page", {"name": "Pricing"})
+    dropped = Settings.from_env({**env, "PAGE_EVENTS": "drop"}).event_filter
+    assert not dropped.admits("page", {"name": "Pricing"})  # PAGE_EVENTS=drop: page excluded
+    assert Settings.from_env(MINIMAL).event_filter.everything
+
+
+def test_unreadable_filters_and_fields_are_refused_naming_the_variable() -> None:
+    env = {
+        **MINIMAL,
+        "EVENTS_INCLUDE": "tracks:Order*",
+        "EVENTS_EXCLUDE": "page:",
+        "FRESHSALES_GROUP_ID_FIELD": "groupId",
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(env)
+    message = str(caught.value)
+    assert "EVENTS_INCLUDE: 'tracks:Order*': unknown type 'tracks'" in message
+    assert "EVENTS_EXCLUDE: 'page:': no name after ':'" in message
+    assert "FRESHSALES_GROUP_ID_FIELD: expected a custom field's internal name" in message
+    with pytest.raises(ConfigurationError, match="EVENTS_INCLUDE: names no pattern"):
+        Settings.from_env({**MINIMAL, "EVENTS_INCLUDE": " , "})
+
+
+def test_screen_type_and_group_id_field_are_read_as_given() -> None:
+    env = {
+        **MINIMAL,
+        "FRESHSALES_SCREEN_ACTIVITY_TYPE": "Screen View",
+        "FRESHSALES_GROUP_ID_FIELD": "cf_segment_group",
+    }
+    settings = Settings.from_env(env)
+    assert (settings.screen_activity_type, settings.group_id_field) == (
+        "Screen View",
+        "cf_segment_group",
+    )
+    assert (Settings.from_env(MINIMAL).screen_activity_type, settings.events_exclude) == ("", ())

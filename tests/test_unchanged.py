@@ -95,3 +95,27 @@ def test_a_zero_window_disables_it() -> None:
     memory = UpsertMemory(0)
     memory.remember("POST", PATH, body("Ada"), ANSWER)
     assert memory.recall("POST", PATH, body("Ada")) is None
+
+
+def test_an_upsert_with_an_include_query_is_remembered_by_its_record() -> None:
+    memory = UpsertMemory(3600)
+    path = "contacts/upsert?include=sales_accounts"
+    memory.remember("POST", path, body("Ada"), ANSWER)
+    assert memory.recall("POST", path, body("Ada")) is not None
+    memory.forget_written("contacts/7?include=sales_accounts")
+    assert memory.recall("POST", path, body("Ada")) is None
+
+
+def test_a_link_refreshes_the_remembered_answer_and_the_upsert_stays_unchanged() -> None:
+    memory = UpsertMemory(3600)
+    path = "contacts/upsert?include=sales_accounts"
+    memory.remember("POST", path, body("Ada"), {**ANSWER, "sales_accounts": ()})
+    linked = {**ANSWER, "sales_accounts": ((9, True),)}
+    memory.refresh_written("contacts/7?include=sales_accounts", linked)
+    memory.refresh_written("contacts/8?include=sales_accounts", {"id": 8})  # not remembered
+    assert memory.recall("POST", path, body("Ada")) == {
+        "id": 7,
+        "owner_id": 3,
+        "targetable_type": "Contact",
+        "sales_accounts": ((9, True),),
+    }

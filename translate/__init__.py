@@ -7,13 +7,16 @@ needs about the account (flavour, field catalog, setting names) arrives in :clas
 from translate.errors import CatalogError, DestinationError, Reason, TranslationError
 from translate.event import decode, infer_type, ordering_key
 from translate.fields import FieldCatalog, FieldType, Module
+from translate.filters import EventFilter, Pattern, parse_patterns
 from translate.merge import merge_identifies
 from translate.model import (
     Flavor,
+    ForKind,
     FromLookup,
     FromStep,
     Inject,
     LookupKind,
+    MergeAccounts,
     Notice,
     Options,
     Outcome,
@@ -21,28 +24,33 @@ from translate.model import (
     Step,
     Translation,
 )
-from translate.plan import Lookups, Records, materialize, step_record
+from translate.plan import Lookups, Records, Skip, materialize, needless, step_record
 from translate.render import error_json, request_json, translation_json
 from translate.translator import translate_bytes, translate_event
 
 __all__ = [
     "CatalogError",
     "DestinationError",
+    "EventFilter",
     "FieldCatalog",
     "FieldType",
     "Flavor",
+    "ForKind",
     "FromLookup",
     "FromStep",
     "Inject",
     "LookupKind",
     "Lookups",
+    "MergeAccounts",
     "Module",
     "Notice",
     "Options",
     "Outcome",
+    "Pattern",
     "Reason",
     "Records",
     "Request",
+    "Skip",
     "Step",
     "Translation",
     "TranslationError",
@@ -51,7 +59,9 @@ __all__ = [
     "infer_type",
     "materialize",
     "merge_identifies",
+    "needless",
     "ordering_key",
+    "parse_patterns",
     "request_json",
     "step_record",
     "translate_bytes",

@@ -1,8 +1,9 @@
-"""track and page → a sales activity on the person (and, for mapped events, a lifecycle stage)."""
+"""track, page and screen → a sales activity on the person (and, for mapped events, a lifecycle
+stage)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
@@ -43,6 +44,7 @@ MAX_NOTES = 10_000
 """Characters of notes sent at most: a runaway property must not cost the event its delivery."""
 
 _PAGE_FIRST = ("url", "path", "referrer", "title", "search")
+_CONTACT_UPSERT = "contacts/upsert?include=sales_accounts"
 
 
 def translate_track(event: Event, options: Options, fallback_time: datetime | None) -> Translation:
@@ -82,6 +84,22 @@ def translate_page(event: Event, options: Options, fallback_time: datetime | Non
     )
 
 
+def translate_screen(event: Event, options: Options, fallback_time: datetime | None) -> Translation:
+    """The mobile page view: titled by the screen's name, with its own activity type if set."""
+    properties = obj(event, "properties")
+    name = _first_text(event.get("name"))
+    return _activity(
+        event,
+        options,
+        fallback_time,
+        "screen",
+        f"Viewed {name} screen" if name else "Viewed screen",
+        options.screen_activity_type or options.page_activity_type,
+        properties.items(),
+        None,
+    )
+
+
 def _activity(
     event: Event,
     options: Options,
@@ -109,7 +127,8 @@ def _activity(
         )
     requests: list[Request] = []
     if email is not None:
-        requests.append(_resolve_person(email, options.flavor, traits))
+        lead = options.flavor is _CLASSIC and not wants_contact(traits)
+        requests.append(resolve_person(email, lead=lead))
     requests.append(_sales_activity(title, activity_type, moment, notes))
     if stage is not None:
         if options.flavor is _SUITE:
@@ -128,16 +147,16 @@ def _activity(
     )
 
 
-def _resolve_person(email: str, flavor: Flavor, traits: Mapping[str, object]) -> Request:
+def resolve_person(email: str, *, lead: bool) -> Request:
     """The cheapest call that yields the person's id: an upsert carrying only the email. Skipped
     when the identity cache already knows the person. A Classic person is a lead unless the
-    context says it is a contact, as for identify."""
-    lead = flavor is _CLASSIC and not wants_contact(traits)
-    envelope, module = ("lead", "leads") if lead else ("contact", "contacts")
+    context says it is a contact, as for identify. A contact's answer lists its accounts, so that
+    the identity cache knows them for a later group."""
+    envelope, path = ("lead", "leads/upsert") if lead else ("contact", _CONTACT_UPSERT)
     body = frozen(
         {"unique_identifier": frozen({"emails": email}), envelope: frozen({"emails": email})}
     )
-    return Request(_PERSON, "POST", f"{module}/upsert", envelope, body, skip_if_known=True)
+    return Request(_PERSON, "POST", path, envelope, body, skip_if_known=True)
 
 
 def _sales_activity(title: str, activity_type: str, moment: str, notes: str) -> Request:

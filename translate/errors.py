@@ -37,9 +37,12 @@ class Reason(StrEnum):
     INVALID_EMAIL = "invalid_email"
     """An email was given but none of the candidates is an email address."""
     MISSING_TIMESTAMP = "missing_timestamp"
-    """track/page with no parseable timestamp and no fallback time supplied."""
+    """track/page/screen with no parseable timestamp and no fallback time supplied."""
     UNKNOWN_PERSON = "unknown_person"
-    """track/page for a person with no email and no id learned from an earlier identify."""
+    """track/page/screen/group for a person with no email and no id learned from an earlier
+    identify."""
+    MISSING_GROUP_NAME = "missing_group_name"
+    """group without a usable `traits.name`: the account is upserted by name."""
     UNRESOLVED_REFERENCE = "unresolved_reference"
     """A request needs a value that is absent: an account setting (activity type, lifecycle
     stage, default owner) or a field of an earlier step's answer."""

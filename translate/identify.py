@@ -1,4 +1,5 @@
-"""identify → a lead or contact upsert, with its account before it and its deal after it."""
+"""identify → a lead or contact upsert, with its account before it, and the link to the account
+and its deal after it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
+from translate.accounts import account_upsert, fill_account, link, nest
 from translate.errors import Reason, TranslationError
 from translate.event import Event, context_traits, find_email, identifier, message_id, obj
 from translate.fields import Module
@@ -63,7 +65,6 @@ _PERSON_RULES = (
     ("title", "job_title"),
     ("phone", "work_number"),
 )
-_ACCOUNT_RESERVED = frozenset(["name", "address", "employees", "employeeCount", "employee_count"])
 
 
 def wants_contact(traits: Mapping[str, object]) -> bool:
@@ -178,20 +179,19 @@ def _named_record(
     return record, value
 
 
-def _account(value: object, options: Options, report: Report) -> RecordBuilder | None:
+class _Account(NamedTuple):
+    """The company's record and what it takes from the account settings (its industry type)."""
+
+    record: RecordBuilder
+    inject: tuple[Inject, ...]
+
+
+def _account(value: object, options: Options, report: Report) -> _Account | None:
     found = _named_record(value, "company", _SALES_ACCOUNTS, options, report)
     if found is None:
         return None
     account, company = found
-    if company.get("address") is not None:
-        account.put_address(company["address"])
-    for key in ("employees", "employeeCount", "employee_count"):
-        if key in company:
-            account.put("number_of_employees", company[key], key)
-    for key, field_value in company.items():
-        if key not in _ACCOUNT_RESERVED:
-            account.put_trait(key, field_value)
-    return account
+    return _Account(account, fill_account(account, company, options))
 
 
 def _deal(value: object, options: Options, report: Report) -> RecordBuilder | None:
@@ -214,8 +214,8 @@ class _Upsert(NamedTuple):
     key: str
 
 
-_ACCOUNT = _Upsert(Step.ACCOUNT, "sales_accounts/upsert", "sales_account", "name")
-_CONTACT = _Upsert(Step.PERSON, "contacts/upsert", "contact", "emails")
+# The person's accounts come back with the answer: the link after it keeps them.
+_CONTACT = _Upsert(Step.PERSON, "contacts/upsert?include=sales_accounts", "contact", "emails")
 _LEAD = _Upsert(Step.PERSON, "leads/upsert", "lead", "emails")
 _DEAL = _Upsert(Step.DEAL, "deals/upsert", "deal", "name")
 
@@ -230,25 +230,32 @@ def _upsert(
 
 
 def _classic_lead(
-    person: RecordBuilder, account: RecordBuilder | None, deal: RecordBuilder | None, email: str
+    person: RecordBuilder, account: _Account | None, deal: RecordBuilder | None, email: str
 ) -> tuple[Request, ...]:
     """Classic leads carry their company and deal inside the same call."""
     record = person.body()
+    inject: tuple[Inject, ...] = ()
     if account is not None:
-        record["company"] = frozen(account.body())
+        record["company"] = frozen(account.record.body())
+        inject = nest(account.inject, "lead", "company")
     if deal is not None:
         record["deal"] = frozen(deal.body())
-    return (_upsert(_LEAD, email, record),)
+    return (_upsert(_LEAD, email, record, inject),)
 
 
 def _contact_chain(
     person: RecordBuilder,
-    account: RecordBuilder | None,
+    account: _Account | None,
     deal: RecordBuilder | None,
     email: str,
     lead_stage: str | None,
 ) -> tuple[Request, ...]:
-    """account upsert → contact upsert (needs the account id) → deal upsert (needs both ids).
+    """account upsert → contact upsert → link (needs both ids) → deal upsert (needs both ids).
+
+    The contact upsert never carries ``sales_accounts``: Freshsales would replace the person's
+    accounts with it, and who else the person belongs to is only known from its answer. The link
+    then adds the company as the primary account, keeping the others, and costs no call when it
+    is already in place.
 
     ``lead_stage`` marks a Suite lead: a contact in the named lifecycle stage, unless the traits
     set ``lifecycle_stage_id`` themselves."""
@@ -256,14 +263,13 @@ def _contact_chain(
     record = person.body()
     person_inject: tuple[Inject, ...] = ()
     if account is not None:
-        fields = account.body()
-        requests.append(_upsert(_ACCOUNT, fields["name"], fields))
-        record["sales_accounts"] = (frozen({"id": None, "is_primary": True}),)
-        person_inject = (_ACCOUNT_INTO_CONTACT,)
+        requests.append(account_upsert(account.record.body(), account.inject))
     if lead_stage is not None and "lifecycle_stage_id" not in record:
         record["lifecycle_stage_id"] = None
         person_inject += (stage_into_contact(lead_stage),)
     requests.append(_upsert(_CONTACT, email, record, person_inject))
+    if account is not None:
+        requests.append(link(primary=True))
     if deal is not None:
         fields = deal.body()
         fields["contacts_added_list"] = (None,)
@@ -275,9 +281,6 @@ def _contact_chain(
     return tuple(requests)
 
 
-_ACCOUNT_INTO_CONTACT = Inject(
-    ("contact", "sales_accounts", 0, "id"), (FromStep(Step.ACCOUNT, "id"),)
-)
 _ACCOUNT_INTO_DEAL = Inject(("deal", "sales_account_id"), (FromStep(Step.ACCOUNT, "id"),))
 _PERSON_INTO_DEAL = Inject(
     ("deal", "contacts_added_list", 0),

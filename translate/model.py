@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from translate.errors import Reason
+from translate.filters import EventFilter
 
 if TYPE_CHECKING:
     from translate.fields import FieldCatalog
@@ -40,6 +41,8 @@ class Step(StrEnum):
     DEAL = "deal"
     ACTIVITY = "activity"
     LIFECYCLE = "lifecycle"
+    LINK = "link"
+    """The person's accounts written with one more: after the account and the person are known."""
 
 
 class LookupKind(StrEnum):
@@ -48,6 +51,7 @@ class LookupKind(StrEnum):
     LIFECYCLE_STAGE = "lifecycle_stage"
     SALES_ACTIVITY_TYPE = "sales_activity_type"
     DEFAULT_OWNER = "default_owner"
+    INDUSTRY_TYPE = "industry_type"
 
 
 class FromStep(NamedTuple):
@@ -70,7 +74,18 @@ class FromLookup(NamedTuple):
         return f"lookup:{self.kind.value}" + (f":{self.name}" if self.name else "")
 
 
-Source: TypeAlias = FromStep | FromLookup
+class MergeAccounts(NamedTuple):
+    """The person's ``sales_accounts`` with the account step's id added, every account they
+    already have kept (``translate.link``). ``primary``: the account becomes the primary one;
+    otherwise only when the person has none."""
+
+    primary: bool
+
+    def describe(self) -> str:
+        return "merge:person.sales_accounts+account.id" + (":primary" if self.primary else "")
+
+
+Source: TypeAlias = FromStep | FromLookup | MergeAccounts
 
 
 class Inject(NamedTuple):
@@ -87,13 +102,24 @@ class Inject(NamedTuple):
         return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.target)[1:]
 
 
+class ForKind(NamedTuple):
+    """A request meant for one kind of person (a Classic lead or contact: ``targetable_type``).
+    Whether it applies is decided when it is due, from the person known by then; for a person not
+    known yet, ``when_unknown`` says what the event itself suggests."""
+
+    kind: str
+    when_unknown: bool
+
+
 class Request(NamedTuple):
     """One Freshsales API call.
 
     ``path`` is relative to the API base (``…/crm/sales/api/`` or ``…/api/``) and may hold
-    ``{step.field}`` placeholders filled from earlier steps. ``envelope`` is the singular root key
-    of the body and of the response record. A request with ``skip_if_known`` only resolves who the
-    person is: the service skips it when its identity cache already knows the person.
+    ``{step.field}`` placeholders filled from earlier steps, and an ``?include=`` query.
+    ``envelope`` is the singular root key of the body and of the response record. A request with
+    ``skip_if_known`` only resolves who the person is: the service skips it when its identity
+    cache already knows the person, with the fields ``known_needs`` names. ``for_kind`` limits it
+    to one kind of person. :func:`translate.needless` says when a request is not to be sent.
     """
 
     step: Step
@@ -103,6 +129,8 @@ class Request(NamedTuple):
     body: Mapping[str, JSON]
     inject: tuple[Inject, ...] = ()
     skip_if_known: bool = False
+    known_needs: tuple[str, ...] = ()
+    for_kind: ForKind | None = None
 
 
 class Outcome(StrEnum):
@@ -111,9 +139,11 @@ class Outcome(StrEnum):
     DELIVER = "deliver"
     """Send ``requests`` in order."""
     UNSUPPORTED = "unsupported"
-    """A Segment type this destination does not handle (group, alias, screen, …): acknowledge."""
+    """A Segment type this destination does not handle (alias, unknown types): acknowledge."""
     DISABLED = "disabled"
     """A type the configuration turned off (page events when pages are not delivered)."""
+    FILTERED = "filtered"
+    """An event the event filters (``Options.events``) keep from the CRM: acknowledge."""
 
 
 class Notice(NamedTuple):
@@ -128,7 +158,8 @@ class Translation(NamedTuple):
     """The full answer for one event.
 
     ``identity`` is the userId that the person step's record should be cached under (identify) or
-    looked up by (track/page). ``ignored`` names the traits that map to no Freshsales field.
+    looked up by (track/page/screen/group). ``ignored`` names the traits that map to no Freshsales
+    field.
     """
 
     outcome: Outcome
@@ -152,6 +183,15 @@ class Options:
     stage_map: Mapping[str, str] = field(default_factory=lambda: EMPTY_STAGES)
     """Track event name → lifecycle stage name. Matched ignoring case and surrounding spaces."""
     deliver_pages: bool = True
+    screen_activity_type: str | None = None
+    """Sales activity type for screen; None: the page type."""
+    group_id_field: str | None = None
+    """The account custom field (``cf_…``) that receives a group's ``groupId``; None: not sent."""
+    industry_types: tuple[str, ...] | None = None
+    """The account's industry type names (matched ignoring case); None: not known, so every
+    name is passed on for the service to resolve."""
+    events: EventFilter = field(default_factory=EventFilter)
+    """Which events reach the CRM at all."""
 
     def __post_init__(self) -> None:
         normal = {k.strip().casefold(): v for k, v in self.stage_map.items()}

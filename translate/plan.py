@@ -1,19 +1,32 @@
 """Carrying out a translation's dependencies, still without I/O.
 
-The service sends requests in order. After each, :func:`step_record` turns the answer into the
-record later requests refer to; before each, :func:`materialize` fills in what the request needs
-from those records and from the account settings read at start-up (``lookups``).
+The service sends requests in order. Before each, :func:`needless` says whether it is to be sent
+at all, and :func:`materialize` fills in what it needs from earlier records and from the account
+settings read at start-up (``lookups``); after each, :func:`step_record` turns the answer into
+the record later requests refer to.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from translate.errors import Reason, TranslationError
-from translate.model import JSON, FromStep, Inject, LookupKind, Request, Source, Step
+from translate.link import Link, as_body, merge, read_links
+from translate.model import (
+    JSON,
+    FromLookup,
+    FromStep,
+    Inject,
+    LookupKind,
+    MergeAccounts,
+    Request,
+    Source,
+    Step,
+)
 
 Records: TypeAlias = Mapping[Step, Mapping[str, object]]
 Lookups: TypeAlias = Mapping[tuple[LookupKind, str], int]
@@ -21,20 +34,57 @@ Lookups: TypeAlias = Mapping[tuple[LookupKind, str], int]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\.(\w+)\}")
 _TARGETABLE = {"lead": "Lead"}
+_PERSON, _LINK, _ACCOUNT = Step.PERSON, Step.LINK, Step.ACCOUNT
 
 
 def step_record(request: Request, answer: object) -> Mapping[str, object] | None:
     """The record inside a Freshsales answer (``{"contact": {…}}`` → ``{…}``), or None when the
-    answer has no such record. A person's record also says which ``targetable_type`` it is."""
+    answer has no such record. A person's record also says which ``targetable_type`` it is, and
+    holds its accounts as links (``translate.link``) when the answer listed them readably."""
     if not isinstance(answer, Mapping):
         return None
     record = answer.get(request.envelope)
     if not isinstance(record, Mapping):
         return None
-    if request.step is Step.PERSON:
-        kind = _TARGETABLE.get(request.envelope, "Contact")
-        return {**record, "targetable_type": kind}
+    if request.step is _PERSON or request.step is _LINK:
+        person = {**record, "targetable_type": _TARGETABLE.get(request.envelope, "Contact")}
+        if "sales_accounts" in person:
+            links = read_links(person.pop("sales_accounts"))
+            if links is not None:
+                person["sales_accounts"] = links
+        return person
     return record
+
+
+class Skip(StrEnum):
+    """Why a request is not sent."""
+
+    KNOWN = "known"
+    """It only finds the person, and the identity cache already knows them."""
+    NOT_FOR_PERSON = "not_for_person"
+    """It is meant for another kind of person (a Classic lead, not a contact, or the reverse)."""
+    IN_PLACE = "in_place"
+    """The link it would write is already there."""
+
+
+def needless(request: Request, records: Records) -> Skip | None:
+    """Whether the request is not to be sent, given what is known when it is due."""
+    person = records.get(_PERSON)
+    if request.for_kind is not None:
+        kind = person.get("targetable_type") if person is not None else None
+        applies = request.for_kind.when_unknown if kind is None else kind == request.for_kind.kind
+        if not applies:
+            return Skip.NOT_FOR_PERSON
+    known = person is not None and all(person.get(n) is not None for n in request.known_needs)
+    if request.skip_if_known and known:
+        return Skip.KNOWN
+    for inject in request.inject:
+        for source in inject.sources:
+            if isinstance(source, MergeAccounts):
+                merged = _merged(source, records)
+                if merged is not None and not merged[1]:
+                    return Skip.IN_PLACE
+    return None
 
 
 def materialize(request: Request, records: Records, lookups: Lookups) -> tuple[str, dict[str, Any]]:
@@ -65,13 +115,28 @@ def _apply(body: dict[str, Any], inject: Inject, records: Records, lookups: Look
 
 def _resolve(sources: tuple[Source, ...], records: Records, lookups: Lookups) -> object:
     for source in sources:
+        value: object
         if isinstance(source, FromStep):
             value = records.get(source.step, {}).get(source.field)
-        else:
+        elif isinstance(source, FromLookup):
             value = lookups.get((source.kind, source.name))
+        else:
+            merged = _merged(source, records)
+            value = None if merged is None else as_body(merged[0])
         if value is not None:
             return value
     return None
+
+
+def _merged(source: MergeAccounts, records: Records) -> tuple[tuple[Link, ...], bool] | None:
+    """The person's links with the account added, and whether that changes them; None while
+    either is unknown."""
+    person = records.get(_PERSON)
+    current = read_links(person.get("sales_accounts")) if person is not None else None
+    account = records.get(_ACCOUNT, {}).get("id")
+    if current is None or not isinstance(account, int) or isinstance(account, bool):
+        return None
+    return merge(current, account, primary=source.primary)
 
 
 def _path(template: str, records: Records) -> str:

@@ -1,5 +1,5 @@
 """Building one Freshsales record from Segment traits, field by field, with a report of what was
-left out. Shared by the person, the account and the deal of an identify."""
+left out. Shared by the person, the account and the deal of an identify, and a group's account."""
 
 from __future__ import annotations
 
@@ -98,6 +98,13 @@ class RecordBuilder:
 
     def ignore(self, origin: str) -> None:
         self._report.ignored.append(self._prefix + origin)
+
+    def notice(self, code: str, origin: str, detail: str) -> None:
+        self._report.notice(code, self._prefix + origin, detail)
+
+    def put_custom(self, name: str, value: object, origin: str) -> None:
+        """Set a custom field a setting names (not a trait): checked like a ``cf_`` trait."""
+        self._put_custom(name, origin, value)
 
     def put_trait(self, key: str, value: object) -> None:
         """Apply the generic rule: camelCase → snake_case; ``cf_`` → custom_field; a standard

@@ -11,7 +11,9 @@ from translate.plan import _thaw
 
 def request_json(request: Request) -> dict[str, Any]:
     """``{"step", "method", "path", "body"}`` plus, when present, how the request depends on
-    earlier answers (``inject``) and whether a known person makes it unnecessary."""
+    earlier answers (``inject``), whether a known person makes it unnecessary (``skip_if_known``,
+    with the fields the known record must hold, ``known_needs``) and which kind of person it is
+    for (``for``)."""
     out: dict[str, Any] = {
         "step": request.step.value,
         "method": request.method,
@@ -29,6 +31,11 @@ def request_json(request: Request) -> dict[str, Any]:
         ]
     if request.skip_if_known:
         out["skip_if_known"] = True
+    if request.known_needs:
+        out["known_needs"] = list(request.known_needs)
+    if request.for_kind is not None:
+        kind, when_unknown = request.for_kind
+        out["for"] = {"person": kind, "when_unknown": when_unknown}
     return out
 
 

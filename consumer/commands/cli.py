@@ -9,6 +9,7 @@ pyproject.toml), so the one console script offers them without the service impor
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,17 +22,40 @@ from consumer import __version__
 from consumer.commands.arguments import moment
 from consumer.commands.check.report import add_check_command
 from consumer.commands.dlq.cli import add_dlq_parser
-from translate import CatalogError, FieldCatalog, Flavor, Options
+from translate import (
+    CatalogError,
+    EventFilter,
+    FieldCatalog,
+    Flavor,
+    Options,
+    Pattern,
+    parse_patterns,
+)
 
 _TRANSLATE_EPILOG = """\
 Input: one Segment event per line (JSON). Output: one JSON line per event, in order, with
-"line", "outcome" (deliver | unsupported | disabled | error) and either the requests
-({"step", "method", "path", "body", "inject"?, "skip_if_known"?}) or the error "reason".
-Paths are relative to the API base. "inject" says which value an earlier call's answer or an
-account setting fills in (null in the body until then). A summary goes to standard error.
+"line", "outcome" (deliver | filtered | unsupported | disabled | error) and either the requests
+({"step", "method", "path", "body", "inject"?, "skip_if_known"?, "known_needs"?, "for"?}) or
+the error "reason". Paths are relative to the API base. "inject" says which value an earlier
+call's answer or an account setting fills in (null in the body until then); "for" limits a
+request to a kind of person (a Classic lead or contact, known when it is due). A summary goes
+to standard error.
 
 Exit status: 0 when every event translated; 1 when at least one was rejected (each still has
 its line); 2 for bad usage or an unreadable input or catalog file."""
+
+
+def _patterns(text: str) -> tuple[Pattern, ...]:
+    try:
+        return parse_patterns(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _custom_field(text: str) -> str:
+    if not re.fullmatch(r"cf_[a-z0-9_]+", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a custom field's internal name, cf_…: {text!r}")
+    return text.strip()
 
 
 def _stage(text: str) -> tuple[str, str]:
@@ -87,6 +111,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="sales activity type for page events (default: %(default)s)",
     )
     tr.add_argument(
+        "--screen-activity-type",
+        metavar="NAME",
+        help="sales activity type for screen events (default: the page type)",
+    )
+    tr.add_argument(
+        "--group-id-field",
+        type=_custom_field,
+        metavar="CF_NAME",
+        help="account custom field that receives a group's groupId (default: not sent)",
+    )
+    tr.add_argument(
+        "--industry-type",
+        action="append",
+        metavar="NAME",
+        help="an industry type of the account (repeatable): an industry trait naming another is"
+        " dropped and reported, as the service does (default: every name passed on)",
+    )
+    tr.add_argument(
+        "--include",
+        type=_patterns,
+        default=parse_patterns("*"),
+        metavar="PATTERNS",
+        help="events delivered, as EVENTS_INCLUDE: TYPE or TYPE:NAME with *, comma-separated"
+        " (default: *)",
+    )
+    tr.add_argument(
+        "--exclude",
+        type=_patterns,
+        default=(),
+        metavar="PATTERNS",
+        help="events never delivered, as EVENTS_EXCLUDE (wins over --include)",
+    )
+    tr.add_argument(
         "--lead-stage",
         default="Lead",
         metavar="NAME",
@@ -103,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--no-pages",
         action="store_true",
-        help="page events are acknowledged but not delivered (quota saver)",
+        help="page events are acknowledged but not delivered (quota saver); as --exclude page",
     )
     tr.add_argument(
         "--fallback-time",
@@ -164,6 +221,8 @@ def _translate(args: argparse.Namespace) -> int:
     except (OSError, orjson.JSONDecodeError, CatalogError) as exc:
         print(f"freshsales-destination translate: {exc}", file=sys.stderr)
         return 2
+    # --no-pages is PAGE_EVENTS=drop, which is page in EVENTS_EXCLUDE.
+    dropped = parse_patterns("page") if args.no_pages else ()
     options = Options(
         flavor=Flavor(args.flavor),
         catalog=catalog,
@@ -172,6 +231,10 @@ def _translate(args: argparse.Namespace) -> int:
         lead_stage=args.lead_stage,
         stage_map=dict(args.stage_map),
         deliver_pages=not args.no_pages,
+        screen_activity_type=args.screen_activity_type,
+        group_id_field=args.group_id_field,
+        industry_types=tuple(args.industry_type) if args.industry_type else None,
+        events=EventFilter(args.include, args.exclude + dropped),
     )
     fallback = args.fallback_time or datetime.now(UTC)
     with stream:

@@ -1,9 +1,11 @@
 """Carrying out one event's requests in order, resumable after a failure.
 
-A translation is a chain (account → person → deal; person → activity → lifecycle). Each answer
-feeds later requests (``translate.plan``). When a call fails, the steps already answered are kept,
-so a retry starts at the failed step: a transient error on the deal does not repeat the account
-and person upserts, which would spend the account's small quota twice.
+A translation is a chain (account → person → link → deal; person → activity → lifecycle;
+person → account → link). Each answer feeds later requests (``translate.plan``) and decides
+whether a later one is needed at all (``translate.needless``). When a call fails, the steps
+already answered are kept, so a retry starts at the failed step: a transient error on the deal
+does not repeat the account and person upserts, which would spend the account's small quota
+twice.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.freshsales.answers import Caller
-from translate import Lookups, Step, Translation, materialize, step_record
+from translate import Lookups, Skip, Step, Translation, materialize, needless, step_record
 
 
 @dataclass
@@ -27,7 +29,8 @@ class Chain:
     lookups_saved: int = 0
     """Person look-ups the identity cache answered."""
     unchanged: int = 0
-    """Upserts not sent because the same write was delivered recently."""
+    """Upserts not sent because the same write was delivered recently, and links already in
+    place."""
     remembered: bool = False
     """A record came from memory (the identity cache or skip-unchanged), not from an answer:
     when a later call is refused, that memory may be stale (the record deleted in Freshsales)."""
@@ -56,9 +59,12 @@ async def advance(
     requests = translation.requests
     while chain.next_step < len(requests):
         request = requests[chain.next_step]
-        if request.skip_if_known and Step.PERSON in chain.records:
+        skip = needless(request, chain.records)
+        if skip is Skip.KNOWN:
             chain.lookups_saved += 1
-        else:
+        elif skip is Skip.IN_PLACE:
+            chain.unchanged += 1
+        elif skip is None:  # (Skip.NOT_FOR_PERSON: meant for another kind of person; no count)
             path, body = materialize(request, chain.records, lookups)
             record: Mapping[str, object] | None = (
                 upserts.recall(request.method, path, body) if upserts else None
@@ -68,16 +74,21 @@ async def advance(
                 chain.remembered = True
             else:
                 chain.calls += 1
-                answer = await caller.call(request.method, path, body)
+                sent = None if request.method == "GET" else body
+                answer = await caller.call(request.method, path, sent)
                 record = step_record(request, answer.body)
                 if upserts is not None:
                     if record is not None:
                         upserts.remember(request.method, path, body, record)
-                    if request.method == "PUT":
+                    if request.step is Step.LINK and record is not None:
+                        # Only the accounts changed: an identical identify is still unchanged,
+                        # and must answer with the accounts as they are now.
+                        upserts.refresh_written(path, record)
+                    elif request.method == "PUT":
                         upserts.forget_written(path)
             if record is not None:
                 chain.records[request.step] = record
-                if request.step is Step.PERSON:
+                if request.step is Step.PERSON or request.step is Step.LINK:
                     people.put(translation.identity, record)
         chain.next_step += 1
 

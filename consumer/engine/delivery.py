@@ -42,7 +42,7 @@ from translate import DestinationError, Lookups, Outcome, Reason, Step, Translat
 
 log = get_logger(__name__)
 # Activities are plain creates: these are the types whose messageIds are de-duplicated.
-ACTIVITY_TYPES = frozenset({"track", "page"})
+ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
 
 
 class Standing(Protocol):
@@ -108,7 +108,7 @@ class Deliverer:
             await self._dead_letter(work, work.error.reason, work.error, attempts=0)
         elif work.translation is None or work.translation.outcome is not Outcome.DELIVER:
             outcome = work.translation.outcome.value if work.translation else "empty"
-            self._finish(work, "skipped", why=outcome)
+            self._finish(work, "skipped", reason=outcome)
         elif _activity_id(work.translation) in self._memory.seen:
             self._finish(work, "deduplicated")
         else:
@@ -248,7 +248,10 @@ class Deliverer:
         stats = self.stats
         stats.outcomes[outcome] += 1
         kind = work.translation.type if work.translation else "invalid"
-        stats.by_type[kind, outcome] += 1
+        # What the user's filters kept out is their choice, not something unsupported: the
+        # metric tells the two apart (the log line says it as the reason).
+        filtered = fields.get("reason") == Outcome.FILTERED
+        stats.by_type[kind, Outcome.FILTERED.value if filtered else outcome] += 1
         stats.latency.observe(time.monotonic() - work.fetched_at)
         self._log(work, outcome, **fields)
 
@@ -273,7 +276,11 @@ class Deliverer:
 
 
 def _finds_person(translation: Translation) -> bool:
-    return any(request.step is Step.PERSON for request in translation.requests)
+    # A person read by the id memory holds (a group without email) is not found by the event.
+    return any(
+        request.step is Step.PERSON and "{person." not in request.path
+        for request in translation.requests
+    )
 
 
 def _activity_id(translation: Translation) -> str | None:

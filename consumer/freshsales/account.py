@@ -2,8 +2,9 @@
 
 Names in the configuration (activity types, the lead stage, stages of the stage map) become ids
 here, once; events never pay a call for them. A configured name the account does not have is a
-configuration error at start-up, not a dead letter per event. The field catalog is best-effort:
-without it translation falls back to sending every mapped name (docs/mapping.md).
+configuration error at start-up, not a dead letter per event. The field catalog and the industry
+types are best-effort: without the catalog translation falls back to sending every mapped name
+(docs/mapping.md); without the industry types an account's industry is not sent.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Wanted:
     activity_types: tuple[str, ...]
     stages: tuple[str, ...]
     default_owner_id: int | None = None
+    industry_types: bool = False
+    """Read the industry types: accounts may come (group, identify's company) with an industry."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class Account:
     catalog: FieldCatalog | None
     calls: int
     catalog_problems: tuple[str, ...] = ()
+    industry_types: tuple[str, ...] | None = None
+    """The account's industry type names; None when not read (not wanted, or unreadable)."""
 
 
 async def read_account(client: Caller, wanted: Wanted) -> Account:
@@ -47,9 +52,15 @@ async def read_account(client: Caller, wanted: Wanted) -> Account:
     for name in selectors:
         answers[name] = (await client.call("GET", f"selector/{name}")).body
         calls += 1
+    problems: list[str] = []
+    if wanted.industry_types:
+        try:
+            answers["industry_types"] = (await client.call("GET", "selector/industry_types")).body
+        except (TransientError, RejectedError) as exc:
+            problems.append(f"industry types: {exc}")
+        calls += 1
     lookups = resolve(answers, wanted)
     fields: dict[str, object] = {}
-    problems: list[str] = []
     for module in _modules(wanted.flavor):
         try:
             fields[module.value] = (await client.call("GET", f"settings/{module}/fields")).body
@@ -60,7 +71,10 @@ async def read_account(client: Caller, wanted: Wanted) -> Account:
         catalog = FieldCatalog.from_json(fields) if fields else None
     except CatalogError as exc:
         catalog, problems = None, [*problems, str(exc)]
-    return Account(lookups, catalog, calls, tuple(problems))
+    industries = None
+    if "industry_types" in answers:
+        industries = tuple(_ids_by_name(answers["industry_types"], "industry_types"))
+    return Account(lookups, catalog, calls, tuple(problems), industries)
 
 
 def _modules(flavor: Flavor) -> Iterable[Module]:
@@ -86,6 +100,9 @@ def resolve(answers: Mapping[str, Mapping[str, object]], wanted: Wanted) -> Look
             else:
                 what = kind.value.replace("_", " ")
                 missing.append(f"{what} {name!r} (have: {_names(found)})")
+    # Every industry type, as events name them (an unknown one is reported by translation).
+    for name, ident in _ids_by_name(answers.get("industry_types", {}), "industry_types").items():
+        lookups[(LookupKind.INDUSTRY_TYPE, name)] = ident
     owners = _ids_by_name(answers.get("owners", {}), "users")
     owner_ids = set(owners.values())
     if wanted.default_owner_id is not None:

@@ -28,7 +28,8 @@ from consumer.freshsales.answers import MAX_ANSWER_BYTES, Answer, Reply, quota_h
 
 USER_AGENT: Final = f"freshsales-destination/{__version__} (+Segment events from Kafka)"
 # Paths come from translations (ids from earlier answers); anything else must not reach the wire.
-_SAFE_PATH: Final = re.compile(r"[a-z_]+(?:/[A-Za-z0-9_]+)*\Z")
+# One query form only: ``include=`` of related records (a person's accounts).
+_SAFE_PATH: Final = re.compile(r"[a-z_]+(?:/[A-Za-z0-9_]+)*(?:\?include=[a-z_]+(?:,[a-z_]+)*)?\Z")
 _KEY_CHARS: Final = re.compile(r"[\x21-\x7e]+\Z")
 _ID: Final = re.compile(r"/\d+(?=/|\Z)")
 
@@ -186,7 +187,8 @@ class FreshsalesClient:
         except aiohttp.ClientError as exc:
             reply = Reply(endpoint, status, failure=_describe(exc))
         finally:
-            self.answers[_ID.sub("/{id}", endpoint), str(status or "none")] += 1
+            label = _ID.sub("/{id}", endpoint.partition("?")[0])
+            self.answers[label, str(status or "none")] += 1
         return reply
 
 

@@ -56,7 +56,9 @@ class AccountStanding:
     def use(self, account: Account) -> None:
         """Account settings and catalog for everything translated or delivered from now on."""
         self._lookups = account.lookups
-        self.options = replace(self._configured, catalog=account.catalog)
+        self.options = replace(
+            self._configured, catalog=account.catalog, industry_types=account.industry_types
+        )
 
     async def read(self, stop: asyncio.Event) -> bool:
         """Read the account, retrying until it works or ``stop``; False when stopped first.

@@ -29,9 +29,12 @@ from consumer.errors import ConfigurationError
 from consumer.freshsales.endpoint import api_base
 from consumer.settings.sources import EnvironmentSource, Unreadable, is_secret, variable_of
 from consumer.settings.values import (
+    CustomField,
     Flag,
     FlavorName,
     Fraction,
+    Included,
+    Patterns,
     Protocol,
     StageMap,
     Text,
@@ -39,9 +42,11 @@ from consumer.settings.values import (
     problem_lines,
     whole,
 )
-from translate import Flavor
+from translate import EventFilter, Flavor, parse_patterns
 
 REQUIRED: Final = object()
+_EVERYTHING: Final = parse_patterns("*")
+_PAGES: Final = parse_patterns("page")
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,16 @@ class Settings(BaseSettings):
     page_activity_type: Text = _setting(
         "FRESHSALES_PAGE_ACTIVITY_TYPE", "Page View", "sales activity type for page"
     )
+    screen_activity_type: Text = _setting(
+        "FRESHSALES_SCREEN_ACTIVITY_TYPE",
+        "",
+        "sales activity type for screen (default: the page type)",
+    )
+    group_id_field: CustomField = _setting(
+        "FRESHSALES_GROUP_ID_FIELD",
+        "",
+        "account custom field (cf_…) for a group's groupId (default: not sent)",
+    )
     lead_stage: Text = _setting("FRESHSALES_LEAD_STAGE", "Lead", "Suite: lifecycle stage of a lead")
     stage_map: StageMap = _setting(
         "FRESHSALES_STAGE_MAP", {}, "track event → lifecycle stage, 'Event=Stage,…'"
@@ -140,6 +155,14 @@ class Settings(BaseSettings):
     )
     page_events: Annotated[str, choice("deliver", "drop")] = _setting(
         "PAGE_EVENTS", "deliver", "deliver or drop page events"
+    )
+    events_include: Included = _setting(
+        "EVENTS_INCLUDE",
+        _EVERYTHING,
+        "events delivered: TYPE or TYPE:NAME patterns with *, comma-separated",
+    )
+    events_exclude: Patterns = _setting(
+        "EVENTS_EXCLUDE", (), "events never delivered (wins over EVENTS_INCLUDE)"
     )
     max_in_flight: Annotated[int, whole(1, 1024)] = _setting(
         "MAX_IN_FLIGHT", 16, "concurrent deliveries"
@@ -177,6 +200,12 @@ class Settings(BaseSettings):
     def ledger_topic(self) -> str:
         # Per group, not per topic: two destinations reading one topic deliver independently.
         return self.kafka_ledger_topic or f"{self.kafka_group_id}.delivered"
+
+    @property
+    def event_filter(self) -> EventFilter:
+        """Which events reach Freshsales; ``PAGE_EVENTS=drop`` is ``page`` excluded."""
+        dropped = _PAGES if self.page_events == "drop" else ()
+        return EventFilter(self.events_include, self.events_exclude + dropped)
 
     @property
     def api_base(self) -> str:

@@ -11,12 +11,13 @@ straight to pydantic's own check of its type: the rules here are for what people
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import BeforeValidator, ValidationError
 
-from translate import Flavor
+from translate import Flavor, Pattern, parse_patterns
 
 
 def parsed(parse: Callable[[str], object]) -> BeforeValidator:
@@ -93,6 +94,23 @@ def _stage_map(value: str) -> Mapping[str, str]:
     return pairs
 
 
+def _included(value: str) -> tuple[Pattern, ...]:
+    patterns = parse_patterns(value)
+    if not patterns:
+        raise ValueError("names no pattern: nothing would reach Freshsales (the default is *)")
+    return patterns
+
+
+_CUSTOM_FIELD: Final = re.compile(r"cf_[a-z0-9_]+\Z")
+
+
+def _custom_field(value: str) -> str:
+    name = value.strip()
+    if not _CUSTOM_FIELD.match(name):
+        raise ValueError(f"expected a custom field's internal name, cf_…, got {value!r}")
+    return name
+
+
 def whole(low: int, high: int | None = None) -> BeforeValidator:
     """A whole number of at least ``low`` (and at most ``high``)."""
     return parsed(_int(low, high))
@@ -109,6 +127,9 @@ Fraction = Annotated[float, parsed(_fraction)]
 Protocol = Annotated[str, parsed(_protocol)]
 FlavorName = Annotated[Flavor, parsed(_flavor)]
 StageMap = Annotated[Mapping[str, str], parsed(_stage_map)]
+Patterns = Annotated[tuple[Pattern, ...], parsed(parse_patterns)]
+Included = Annotated[tuple[Pattern, ...], parsed(_included)]
+CustomField = Annotated[str, parsed(_custom_field)]
 
 
 def problem_lines(error: ValidationError, help: Mapping[str, str]) -> list[str]:

@@ -147,6 +147,8 @@ class Checker:
         primaries = sum(primary for _, primary in links)
         if links and self.rules.one_primary_required and primaries != 1:
             raise Invalid(f"{field.label} need exactly one primary account (is_primary: true)")
+        if primaries > 1:  # whether none may be primary is unsure; two never can be
+            raise Invalid(f"{field.label} can have only one primary account")
         if len({ident for ident, _ in links}) != len(links):
             raise Invalid(f"{field.label} list an account more than once")
         return links

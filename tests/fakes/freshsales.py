@@ -26,6 +26,11 @@ class Call:
     body: Mapping[str, object] | None
 
     @property
+    def resource(self) -> str:
+        """The path without its query (``contacts/upsert`` for ``…?include=sales_accounts``)."""
+        return self.path.partition("?")[0]
+
+    @property
     def envelope(self) -> Mapping[str, object]:
         """The record part of the body (``contact``, ``sales_activity``, …)."""
         for key, value in (self.body or {}).items():
@@ -76,7 +81,7 @@ class FakeFreshsales:
         left = [times]
 
         def failure(call: Call) -> FreshsalesError | None:
-            if left[0] <= 0 or (path is not None and call.path != path):
+            if left[0] <= 0 or (path is not None and call.resource != path):
                 return None
             left[0] -= 1
             return error
@@ -84,13 +89,13 @@ class FakeFreshsales:
         self.failures.append(failure)
 
     def sent(self, path: str) -> list[Call]:
-        return [c for c in self.calls if c.path == path]
+        return [c for c in self.calls if c.resource == path]
 
     def _record(self, call: Call) -> dict[str, object]:
         body = call.body or {}
         unique = body.get("unique_identifier")
-        if call.path.endswith("/upsert") and unique is not None:
-            key = call.path + orjson.dumps(unique, option=orjson.OPT_SORT_KEYS).decode()
+        if call.resource.endswith("/upsert") and unique is not None:
+            key = call.resource + orjson.dumps(unique, option=orjson.OPT_SORT_KEYS).decode()
             ident = self._records.setdefault(key, next(self._ids))
         else:
             ident = next(self._ids)
@@ -101,4 +106,4 @@ class FakeFreshsales:
         for key in call.body or {}:
             if key != "unique_identifier":
                 return key
-        return call.path.split("/")[0].rstrip("s")
+        return call.resource.split("/")[0].rstrip("s")

@@ -32,6 +32,7 @@ from translate.fields import snake_case
 
 ACTIVITY_TYPES: Final = "activity types"
 STAGES: Final = "lifecycle stages"
+INDUSTRIES: Final = "industry types"
 OWNER: Final = "default owner"
 CUSTOM_FIELDS: Final = "custom fields"
 CUSTOM_TRAITS: Final = "custom traits"
@@ -40,6 +41,7 @@ SHOWN: Final = 10
 # Track/page events of the sample need a time to translate; their fields are not what we look at.
 _ANY_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
 _OWNER_KEY: Final = (LookupKind.DEFAULT_OWNER, "")
+_NO_NAMES: Final = Wanted(Flavor.CLASSIC, (), ())
 
 
 def field_modules(flavor: Flavor) -> tuple[Module, ...]:
@@ -54,6 +56,8 @@ def activity_types(answer: Mapping[str, object], s: Settings) -> Result:
         ("FRESHSALES_TRACK_ACTIVITY_TYPE", s.track_activity_type),
         ("FRESHSALES_PAGE_ACTIVITY_TYPE", s.page_activity_type),
     ]
+    if s.screen_activity_type:
+        named.append(("FRESHSALES_SCREEN_ACTIVITY_TYPE", s.screen_activity_type))
     return _names(
         ACTIVITY_TYPES,
         {"sales_activity_types": answer},
@@ -92,6 +96,30 @@ def _names(
     if missing:
         return Result(check, Status.FAIL, "; ".join(missing))
     return Result(check, Status.OK, ", ".join(found))
+
+
+def wants_industries(s: Settings) -> bool:
+    """Whether the service reads the industry types at start-up (consumer/keeper.py)."""
+    events = s.event_filter
+    return events.may_admit("group") or events.may_admit("identify")
+
+
+def industry_types(answer: Mapping[str, object] | None, problem: str | None) -> Result:
+    """The account's industry types, as the service reads them: events name them, the account
+    upsert sends their id. Unreadable is a warning, as at start-up: industries are then not sent."""
+    if answer is None:
+        if problem is None:
+            return Result(INDUSTRIES, Status.SKIP, "not read: the event filters drop every account")
+        return Result(
+            INDUSTRIES, Status.WARN, f"unreadable, an account's industry is not sent: {problem}"
+        )
+    lookups = resolve({"industry_types": answer}, _NO_NAMES)
+    found = sorted(name for kind, name in lookups if kind is LookupKind.INDUSTRY_TYPE)
+    if not found:
+        return Result(
+            INDUSTRIES, Status.WARN, "the account has none: every industry trait is dropped"
+        )
+    return Result(INDUSTRIES, Status.OK, f"{len(found)}: {_some(found)}")
 
 
 def owner(answer: Mapping[str, object], s: Settings) -> Result:
@@ -181,7 +209,8 @@ def custom_fields(
 
 
 def options_for(s: Settings, catalog: FieldCatalog | None) -> Options:
-    """Translation options as the service builds them once the account is read."""
+    """Translation options as the service builds them once the account is read (but for the
+    industry types, which the custom traits check does not look at)."""
     return Options(
         flavor=s.freshsales_flavor,
         catalog=catalog,
@@ -190,6 +219,9 @@ def options_for(s: Settings, catalog: FieldCatalog | None) -> Options:
         lead_stage=s.lead_stage,
         stage_map=dict(s.stage_map),
         deliver_pages=s.page_events == "deliver",
+        screen_activity_type=s.screen_activity_type or None,
+        group_id_field=s.group_id_field or None,
+        events=s.event_filter,
     )
 
 

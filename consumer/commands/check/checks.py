@@ -29,7 +29,14 @@ from consumer.settings import Settings
 from translate import FieldCatalog, Flavor, Module
 
 KEY: Final = "freshsales key"
-FRESHSALES_ROWS: Final = (KEY, judge.ACTIVITY_TYPES, judge.STAGES, judge.OWNER, judge.CUSTOM_FIELDS)
+FRESHSALES_ROWS: Final = (
+    KEY,
+    judge.ACTIVITY_TYPES,
+    judge.STAGES,
+    judge.OWNER,
+    judge.INDUSTRIES,
+    judge.CUSTOM_FIELDS,
+)
 
 
 @dataclass
@@ -111,6 +118,13 @@ async def _freshsales(
         else:
             rows.append(Result(judge.STAGES, Status.SKIP, "Classic has no lifecycle stages"))
         rows.append(judge.owner(owners, s))
+        if judge.wants_industries(s):
+            try:
+                rows.append(judge.industry_types(await get("selector/industry_types"), None))
+            except FreshsalesError as exc:
+                rows.append(judge.industry_types(None, str(exc)))
+        else:
+            rows.append(judge.industry_types(None, None))
         answers: dict[Module, Mapping[str, object]] = {}
         problems: list[str] = []
         for module in judge.field_modules(s.freshsales_flavor):

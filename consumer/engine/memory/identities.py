@@ -1,8 +1,10 @@
 """Who a userId is in Freshsales: a bounded, least-recently-used cache of person records.
 
-Filled by every answer that names a person (identify upserts, and the minimal upserts that track
-and page make for an unknown person), read by track/page so that a known person costs no call.
-Only what later requests use is kept, so a large cache stays small in memory.
+Filled by every answer that names a person (identify upserts, the minimal upserts that track,
+page, screen and group make for an unknown person, and the links a group or a company writes),
+read by track/page/screen/group so that a known person costs no call. Only what later requests
+use is kept, so a large cache stays small in memory: the person's accounts (as ``(id,
+is_primary)`` links) are kept because a link must write them all back.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 
-KEPT_FIELDS = ("id", "owner_id", "targetable_type")
+KEPT_FIELDS = ("id", "owner_id", "targetable_type", "sales_accounts")
 
 
 def kept(record: Mapping[str, object]) -> dict[str, object]:
-    """The fields of a record that later requests use (ids, owner) and the person's kind."""
+    """The fields of a record that later requests use (ids, owner, the person's accounts) and
+    the person's kind."""
     return {k: record[k] for k in KEPT_FIELDS if record.get(k) is not None}
 
 

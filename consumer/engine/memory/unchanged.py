@@ -24,7 +24,7 @@ from consumer.engine.memory.identities import kept
 def _identity(method: str, path: str, body: Mapping[str, object]) -> str | None:
     """Which record an upsert is for (its path and ``unique_identifier``); None for any other
     call: a POST creates (an activity), and a PUT is rarely repeated and not worth the risk."""
-    if method == "POST" and path.endswith("/upsert"):
+    if method == "POST" and path.partition("?")[0].endswith("/upsert"):
         unique = body.get("unique_identifier")
         if isinstance(unique, Mapping) and unique:
             return path + "\0" + orjson.dumps(unique, option=orjson.OPT_SORT_KEYS).decode()
@@ -91,10 +91,20 @@ class UpsertMemory:
     def forget_written(self, path: str) -> None:
         """A write to ``module/id`` changed that record some other way: the next identical upsert
         must be sent again (a lifecycle PUT after an identify, then the same identify)."""
-        module, _, record_id = path.partition("/")
+        module, _, record_id = path.partition("?")[0].partition("/")
         identity = self._by_id.pop((module, record_id), None)
         if identity is not None:
             self._entries.pop(identity, None)
+
+    def refresh_written(self, path: str, answer: Mapping[str, object]) -> None:
+        """A write to ``module/id`` changed fields the remembered upsert does not send (a
+        person's accounts): the upsert stays unchanged, but its answer is now ``answer``."""
+        module, _, record_id = path.partition("?")[0].partition("/")
+        identity = self._by_id.get((module, record_id))
+        entry = self._entries.get(identity) if identity is not None else None
+        if identity is not None and entry is not None:
+            digest, at, _ = entry
+            self._entries[identity] = (digest, at, kept(answer))
 
     def __len__(self) -> int:
         return len(self._entries)
