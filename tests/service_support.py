@@ -43,9 +43,9 @@ class Running:
     stop: asyncio.Event
     task: asyncio.Task[int]
 
-    async def until_finished(self, count: int) -> None:
+    async def until_finished(self, count: int, limit_s: float = LIMIT_S) -> None:
         """Wait until ``count`` events are finished (delivered, dead-lettered or skipped)."""
-        async with asyncio.timeout(LIMIT_S):
+        async with asyncio.timeout(limit_s):
             while self.service.stats.finished < count:
                 self._alive()
                 await asyncio.sleep(0.05)

@@ -8,11 +8,20 @@ from typing import Any
 import orjson
 import pytest
 
-from consumer.engine.chain import Chain, advance
+from consumer.engine.chain import Chain, advance, forget
 from consumer.engine.memory.identities import IdentityCache
+from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.errors import TransientError
 from consumer.freshsales.answers import Answer
-from translate import LookupKind, Options, Reason, Translation, TranslationError, translate_bytes
+from translate import (
+    LookupKind,
+    Options,
+    Reason,
+    Step,
+    Translation,
+    TranslationError,
+    translate_bytes,
+)
 
 LOOKUPS = {
     (LookupKind.LIFECYCLE_STAGE, "Lead"): 501,
@@ -165,3 +174,41 @@ def test_the_identity_cache_is_bounded_and_keeps_only_what_later_calls_use() -> 
     assert len(IdentityCache(capacity=0)) == 0
     with pytest.raises(ValueError, match="negative"):
         IdentityCache(capacity=-1)
+
+
+async def test_without_skip_unchanged_every_write_is_sent_and_forgetting_clears_the_person() -> (
+    None
+):
+    fake = FakeFreshsales()
+    people = IdentityCache()
+    chain = Chain(translation(IDENTIFY))
+    await advance(chain, fake, LOOKUPS, people, upserts=None)
+    assert chain.calls == 4
+    assert people.get("u1") is not None
+    forget(chain, people, None)
+    assert people.get("u1") is None
+
+
+class Empty:
+    """Answers every call with an empty object (a 2xx with nothing in it)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def call(
+        self, method: str, path: str, body: Mapping[str, object] | None = None
+    ) -> Answer:
+        self.sent.append(path)
+        return Answer(200, {})
+
+
+async def test_an_answer_without_its_record_is_neither_remembered_nor_kept() -> None:
+    empty, upserts, people = Empty(), UpsertMemory(3600), IdentityCache()
+    for _ in range(2):
+        chain = Chain(translation(TRACK))
+        with pytest.raises(TranslationError):  # no person record: nobody to put it on
+            await advance(chain, empty, LOOKUPS, people, upserts)
+    assert Step.PERSON not in chain.records
+    assert len(upserts) == 0
+    assert people.get("u1") is None
+    assert empty.sent == ["contacts/upsert?include=sales_accounts"] * 2

@@ -6,13 +6,23 @@ import asyncio
 from collections.abc import Mapping
 
 import orjson
+import pytest
 
+from consumer.engine import folding
 from consumer.engine.dispatch import KeyedDispatcher
-from consumer.engine.folding import IdentifyFolding
+from consumer.engine.folding import IdentifyFolding, person
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.source import Record
 from consumer.engine.work import Work
-from translate import Options, decode, merge_identifies, translate_event
+from translate import (
+    EventFilter,
+    Options,
+    Reason,
+    TranslationError,
+    decode,
+    merge_identifies,
+    translate_event,
+)
 
 OPTIONS = Options()
 
@@ -146,3 +156,40 @@ async def test_identifies_of_another_partition_are_not_merged() -> None:
     first, second = PartitionOffsets(0), PartitionOffsets(0)
     handled = await run_with_coalescing([work(first, 0, identify(0)), work(second, 0, identify(1))])
     assert all(not w.absorbed for w in handled)
+
+
+async def test_identifies_with_a_company_merge_by_the_person_they_write() -> None:
+    tracker = PartitionOffsets(0)
+    works = [
+        work(tracker, n, identify(n, company={"name": "Acme"}, title=f"T{n}")) for n in range(3)
+    ]
+    handled = await run_with_coalescing(works)
+    assert [len(w.absorbed) for w in handled] == [2]
+
+
+def test_an_identify_whose_merge_is_filtered_out_or_untranslatable_goes_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tracker = PartitionOffsets(0)
+    first, second = work(tracker, 0, identify(0)), work(tracker, 1, identify(1))
+    nothing = Options(events=EventFilter((), ()))  # the filters changed since they were read
+    assert IdentifyFolding(lambda: nothing)(first, [second]) == (first, 0)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise TranslationError(Reason.INVALID_EVENT, "merged traits do not translate")
+
+    monkeypatch.setattr(folding, "translate_event", refuse)
+    assert IdentifyFolding(lambda: OPTIONS)(first, [second]) == (first, 0)
+
+
+def test_which_record_an_event_writes_is_none_without_a_person() -> None:
+    tracker = PartitionOffsets(0)
+    page_view = {
+        "type": "page",
+        "userId": "u1",
+        "name": "Home",
+        "timestamp": "2026-11-30T10:00:00Z",
+    }
+    page = work(tracker, 0, page_view)
+    assert person(page) is None
+    assert IdentifyFolding(lambda: OPTIONS)(page, []) == (page, 0)

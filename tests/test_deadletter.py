@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError
+
+from consumer.backoff import Backoff
 from consumer.engine.source import Record
-from consumer.errors import RejectedError, TransientError
-from consumer.kafka.deadletters import header, letter_headers
+from consumer.errors import (
+    BrokerError,
+    BrokerRefused,
+    OversizedRecord,
+    RejectedError,
+    TransientError,
+)
+from consumer.kafka.deadletters import DeadLetters, Headers, after_refusal, header, letter_headers
 from translate import Reason, TranslationError
 
 AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -79,3 +89,58 @@ def test_a_replayed_event_that_fails_again_keeps_its_replay_count_only() -> None
     assert names.count("fsd-reason") == 1
     first = letter_headers(SOURCE, Reason.MISSING_EMAIL, error, attempts=0, at=AT)
     assert header(first, "replay-count") is None
+
+
+class Kafka:
+    """A producer's send_and_wait that refuses the first ``refusals`` sends, one error each."""
+
+    def __init__(self, *refusals: Exception) -> None:
+        self.refusals = list(refusals)
+        self.sent: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes | None]]]] = []
+
+    async def send_and_wait(
+        self, topic: str, *, value: bytes | None, key: bytes | None, headers: Headers
+    ) -> None:
+        if self.refusals:
+            raise self.refusals.pop(0)
+        self.sent.append((topic, key, value, list(headers)))
+
+
+@pytest.mark.parametrize(
+    ("error", "value", "step"),
+    [
+        (OversizedRecord("too large"), b"{}", "without_value"),
+        (OversizedRecord("too large"), None, "retry"),  # already without: Kafka must take it
+        (BrokerError("not the leader"), b"{}", "retry"),
+        (BrokerRefused("not authorized"), b"{}", "retry"),  # nothing may be lost: keep trying
+    ],
+)
+def test_after_kafka_refused_a_letter(error: BrokerError, value: bytes | None, step: str) -> None:
+    assert after_refusal(error, value) == step
+
+
+async def test_a_letter_too_large_goes_without_its_value_saying_how_large_it_was() -> None:
+    kafka = Kafka(MessageSizeTooLargeError())
+    letters = DeadLetters(kafka.send_and_wait, "t.dlq", Backoff(0.0, 0.0))
+    error = TranslationError(Reason.INVALID_EVENT, "not JSON")
+    await letters.write(SOURCE, Reason.INVALID_EVENT, error, attempts=0)
+    [(topic, key, value, headers)] = kafka.sent
+    assert (topic, key, value) == ("t.dlq", b"u1", None)
+    assert header(headers, "value-dropped") == "2"
+    assert header(headers, "source-offset") == "4711"
+
+
+async def test_a_letter_kafka_cannot_take_now_is_tried_again_until_it_can() -> None:
+    kafka = Kafka(KafkaConnectionError(), KafkaTimeoutError())
+    letters = DeadLetters(kafka.send_and_wait, "t.dlq", Backoff(0.0, 0.0))
+    error = TranslationError(Reason.INVALID_EVENT, "not JSON")
+    await letters.write(SOURCE, Reason.INVALID_EVENT, error, attempts=0)
+    [(_, _, value, _)] = kafka.sent
+    assert value == b"{}"
+
+
+def test_a_letter_without_an_error_says_only_why_and_where() -> None:
+    headers = letter_headers(SOURCE, Reason.REJECTED, None, attempts=1, at=AT)
+    assert header(headers, "error-class") == ""
+    assert header(headers, "error") is None
+    assert header(headers, "source-partition") == "2"

@@ -48,3 +48,11 @@ def test_disabled_with_a_zero_window() -> None:
     assert not seen.enabled
     assert "m1" not in seen
     assert None not in SeenMessages(60)
+
+
+def test_an_entry_exactly_one_window_old_is_already_gone() -> None:
+    clock = Clock()
+    seen = SeenMessages(60, clock=clock)
+    seen.add("edge", at=clock.now - 60)
+    assert "edge" not in seen
+    assert len(seen) == 0

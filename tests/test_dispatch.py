@@ -115,3 +115,37 @@ async def test_waiting_for_idle_can_be_bounded() -> None:
         async with asyncio.timeout(0.05):
             await dispatcher.wait_idle()
     await dispatcher.cancel()
+
+
+async def test_a_fold_takes_over_work_queued_behind_the_one_about_to_be_handled() -> None:
+    handler = Recorder()
+
+    def fold(head: str, waiting: object) -> tuple[str, int]:
+        behind = list(waiting)  # type: ignore[call-overload]
+        return (f"{head}+{len(behind)}", len(behind)) if head == "a1" else (head, 0)
+
+    dispatcher = KeyedDispatcher(handler, fold)
+    for n in range(1, 4):
+        dispatcher.submit("a", f"a{n}")
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert handler.finished == ["a1+2"]  # a2 and a3 were taken over: settled with it
+    assert dispatcher.buffered == 0
+
+
+async def test_a_fold_that_takes_more_than_was_queued_is_a_bug_the_service_stops_on() -> None:
+    dispatcher = KeyedDispatcher(Recorder(), lambda head, waiting: (head, 5))
+    dispatcher.submit("a", "a1")
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert isinstance(dispatcher.crashed, ValueError)
+
+
+async def test_discarding_leaves_keys_with_nothing_queued_alone() -> None:
+    handler = Recorder()
+    dispatcher = KeyedDispatcher(handler)
+    gate = handler.hold("only")
+    dispatcher.submit("a", "only")
+    await asyncio.sleep(0)
+    assert dispatcher.discard(lambda work: True) == []  # the one in progress stays
+    gate.set()
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert handler.finished == ["only"]

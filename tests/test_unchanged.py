@@ -119,3 +119,14 @@ def test_a_link_refreshes_the_remembered_answer_and_the_upsert_stays_unchanged()
         "targetable_type": "Contact",
         "sales_accounts": ((9, True),),
     }
+
+
+def test_an_upsert_with_no_unique_identifier_or_an_answer_with_no_id_is_not_kept_by_id() -> None:
+    memory = UpsertMemory(3600)
+    anonymous = {"contact": {"first_name": "Ada"}}
+    memory.remember("POST", PATH, anonymous, ANSWER)
+    assert memory.recall("POST", PATH, anonymous) is None
+    memory.remember("POST", PATH, body("Ada"), {"first_name": "Ada"})  # an answer without an id
+    assert memory.recall("POST", PATH, body("Ada")) == {}
+    memory.forget_written("contacts/7")  # nothing was kept under an id: nothing to forget
+    assert memory.recall("POST", PATH, body("Ada")) == {}

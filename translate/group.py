@@ -24,7 +24,7 @@ from translate.model import (
     Translation,
     frozen,
 )
-from translate.record import RecordBuilder, Report
+from translate.record import Dropped, RecordBuilder
 
 _ACCOUNTS: Final = ("sales_accounts",)
 """What the person's record must hold for the link: without it, it is read again."""
@@ -56,7 +56,7 @@ def translate_group(event: Event, options: Options) -> Translation:
         raise TranslationError(
             Reason.MISSING_GROUP_NAME, "group needs traits.name: accounts are upserted by name"
         )
-    report = Report()
+    report = Dropped()
     account = RecordBuilder(Module.SALES_ACCOUNTS, options.catalog, report)
     account.put("name", name.strip(), "name")
     if options.group_id_field is not None:

@@ -25,7 +25,7 @@ from translate.model import (
     Translation,
     frozen,
 )
-from translate.record import RecordBuilder, Report
+from translate.record import Dropped, RecordBuilder
 
 # Enum attribute access costs about 0.25 µs on CPython 3.11 and these run for every event,
 # so the hot paths use module-level aliases.
@@ -95,7 +95,7 @@ def translate_identify(event: Event, options: Options) -> Translation:
             )
         raise TranslationError(Reason.MISSING_EMAIL, "no email in traits or context.traits")
 
-    report = Report()
+    report = Dropped()
     contact = ("fsContact" in traits or "fs_contact" in traits) and wants_contact(traits)
     nested = options.flavor is _CLASSIC and not contact
     person = _person(traits, _LEADS if nested else _CONTACTS, options, report)
@@ -122,7 +122,7 @@ def translate_identify(event: Event, options: Options) -> Translation:
 
 
 def _person(
-    traits: Mapping[str, object], module: Module, options: Options, report: Report
+    traits: Mapping[str, object], module: Module, options: Options, report: Dropped
 ) -> RecordBuilder:
     person = RecordBuilder(module, options.catalog, report)
     # Rule order decides which trait wins a field; `in` guards keep absent traits free.
@@ -159,7 +159,7 @@ def _split_name(person: RecordBuilder, name: object) -> None:
 
 
 def _named_record(
-    value: object, what: str, module: Module, options: Options, report: Report
+    value: object, what: str, module: Module, options: Options, report: Dropped
 ) -> tuple[RecordBuilder, Mapping[str, object]] | None:
     """``company``/``deal``: an object with a name, or a string that is the name. Returns the
     record with its name set, and the object's keys; None (with a notice) when unusable."""
@@ -186,7 +186,7 @@ class _Account(NamedTuple):
     inject: tuple[Inject, ...]
 
 
-def _account(value: object, options: Options, report: Report) -> _Account | None:
+def _account(value: object, options: Options, report: Dropped) -> _Account | None:
     found = _named_record(value, "company", _SALES_ACCOUNTS, options, report)
     if found is None:
         return None
@@ -194,7 +194,7 @@ def _account(value: object, options: Options, report: Report) -> _Account | None
     return _Account(account, fill_account(account, company, options))
 
 
-def _deal(value: object, options: Options, report: Report) -> RecordBuilder | None:
+def _deal(value: object, options: Options, report: Dropped) -> RecordBuilder | None:
     found = _named_record(value, "deal", _DEALS, options, report)
     if found is None:
         return None

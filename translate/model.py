@@ -85,7 +85,7 @@ class MergeAccounts(NamedTuple):
         return "merge:person.sales_accounts+account.id" + (":primary" if self.primary else "")
 
 
-Source: TypeAlias = FromStep | FromLookup | MergeAccounts
+Origin: TypeAlias = FromStep | FromLookup | MergeAccounts
 
 
 class Inject(NamedTuple):
@@ -94,7 +94,7 @@ class Inject(NamedTuple):
     injection fails with reason ``missing``; an optional one removes the key."""
 
     target: tuple[str | int, ...]
-    sources: tuple[Source, ...]
+    sources: tuple[Origin, ...]
     required: bool = True
     missing: Reason = Reason.UNRESOLVED_REFERENCE
 

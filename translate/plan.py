@@ -23,8 +23,8 @@ from translate.model import (
     Inject,
     LookupKind,
     MergeAccounts,
+    Origin,
     Request,
-    Source,
     Step,
 )
 
@@ -113,7 +113,7 @@ def _apply(body: dict[str, Any], inject: Inject, records: Records, lookups: Look
         del parent[inject.target[-1]]
 
 
-def _resolve(sources: tuple[Source, ...], records: Records, lookups: Lookups) -> object:
+def _resolve(sources: tuple[Origin, ...], records: Records, lookups: Lookups) -> object:
     for source in sources:
         value: object
         if isinstance(source, FromStep):

@@ -18,7 +18,7 @@ from translate.fields import (
 from translate.model import JSON, Notice, frozen
 
 
-class Report:
+class Dropped:
     """What one translation dropped: trait paths that map to no field, and notices."""
 
     __slots__ = ("ignored", "notices")
@@ -70,7 +70,7 @@ class RecordBuilder:
     __slots__ = ("_builtin", "_catalog", "_custom", "_prefix", "_report", "fields", "module")
 
     def __init__(
-        self, module: Module, catalog: FieldCatalog | None, report: Report, prefix: str = ""
+        self, module: Module, catalog: FieldCatalog | None, report: Dropped, prefix: str = ""
     ) -> None:
         self.module = module
         self.fields: dict[str, JSON] = {}

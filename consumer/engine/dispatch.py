@@ -74,8 +74,7 @@ class KeyedDispatcher(Generic[W]):
         except Exception as exc:  # recorded for the service loop, which stops on it
             self.crashed = exc
         finally:
-            if self._queues.get(key) is queue:
-                del self._queues[key]
+            del self._queues[key]
             # Cancelled or crashed: what is left was never handled.
             self._settled(len(queue))
             queue.clear()
