@@ -46,7 +46,8 @@ consumer/engine/offsets.py,consumer/engine/breaker.py,consumer/engine/dispatch.p
 consumer/engine/folding.py,consumer/engine/chain.py,consumer/engine/intake.py,\
 consumer/engine/work.py,consumer/engine/stats.py,consumer/engine/latency.py,\
 consumer/engine/memory/*.py,consumer/freshsales/quota.py,consumer/freshsales/answers.py,\
-consumer/ops/health.py,consumer/kafka/deadletters.py
+consumer/freshsales/capacity.py,consumer/freshsales/share.py,consumer/freshsales/pacing.py,\
+consumer/freshsales/windows.py,consumer/ops/health.py,consumer/kafka/deadletters.py
 
 # pytest exits 5 when it collects no test; that is reported, not hidden as a pass of something.
 test: $(STAMP) promtool

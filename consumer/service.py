@@ -149,6 +149,8 @@ class Service:
                 max_buffered=s.max_buffered, shutdown_grace_s=float(s.shutdown_grace_seconds)
             ),
             fold=IdentifyFolding(lambda: standing.options) if s.coalesce_identifies else no_fold,
+            # The group's division of the topic is the replicas' division of the quota.
+            on_assignment=self.budget.assigned,
         )
         quota_line = QuotaLine(self, interval_s=float(s.quota_log_seconds))
         background = [

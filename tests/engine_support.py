@@ -78,6 +78,7 @@ def rig(
     policy: RetryPolicy = QUICK_RETRIES,
     breaker: Breaker | None = None,
     dedupe: bool = True,
+    on_assignment: Callable[[int, int | None], None] | None = None,
 ) -> Rig:
     source = FakeSource(partitions)
     freshsales = FakeFreshsales()
@@ -109,6 +110,7 @@ def rig(
             commit_spacing_s=0.0,
         ),
         fold=IdentifyFolding(lambda: options) if fold else no_fold,
+        on_assignment=on_assignment,
     )
     return Rig(source, freshsales, letters, ledger, standing, breaker, deliverer, engine)
 

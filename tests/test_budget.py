@@ -1,4 +1,5 @@
-"""The budget carries out the quota: callers wait their turn, in order, and a 429 holds everyone."""
+"""The budget carries out the quota: callers wait their turn, in order, at the quota's rate; a
+429 holds everyone, and the pause ends with one probe whose answer the others wait for."""
 
 from __future__ import annotations
 
@@ -8,49 +9,89 @@ import time
 import pytest
 
 from consumer.freshsales.budget import Abandoned, Budget, abandon_when, waited_in_task
-from consumer.freshsales.quota import QuotaConfig
+from consumer.freshsales.quota import HOUR, Quota, QuotaConfig
 
 
-async def test_calls_within_the_quota_do_not_wait() -> None:
-    budget = Budget(QuotaConfig(per_minute=10, per_hour=100))
+def settled(config: QuotaConfig, *, fitted: int = 0) -> Budget:
+    """A budget an hour into the service's life (a 429 teaches, the spacing has saved up), with
+    ``fitted`` calls answered a minute ago, about to leave the window: what a 429 now will say
+    fits in a minute."""
+    quota = Quota(config, time.monotonic() - HOUR)
+    aged = time.monotonic() - 59.8
+    for _ in range(fitted):
+        quota.answered(aged, quota.sent(aged))
+    return Budget(config, quota=quota)
+
+
+async def test_calls_within_the_quota_go_at_its_rate() -> None:
+    budget = Budget(QuotaConfig(per_minute=600, per_hour=10_000))
+    started = time.monotonic()
     for _ in range(10):
-        await budget.acquire()
-        budget.release(200)
+        budget.release(200, ticket=await budget.acquire())
+    # A new replica starts gently: one call at once, then one every tenth of a second.
+    assert 0.85 <= time.monotonic() - started < 1.5
     assert budget.calls == 10
-    assert budget.waited_s < 0.1
     state = budget.state()
-    assert (state.minute.used, state.minute.remaining) == (10, 0)
+    assert (state.minute.used, state.minute.remaining) == (10, 590)
 
 
-async def test_a_429_holds_every_caller_until_retry_after_then_they_go_in_arrival_order() -> None:
-    budget = Budget(QuotaConfig(per_minute=100, per_hour=1000))
-    await budget.acquire()
-    budget.release(429, retry_after_s=0.3)
-    order: list[int] = []
+async def test_a_settled_budget_lets_a_few_seconds_worth_go_at_once() -> None:
+    budget = settled(QuotaConfig(per_minute=600, per_hour=10_000, burst_s=1.0))
+    for _ in range(10):
+        budget.release(200, ticket=await budget.acquire())
+    assert budget.waited_s < 0.1
+
+
+async def test_after_a_429_one_probe_goes_and_everyone_else_waits_for_its_answer() -> None:
+    budget = settled(QuotaConfig(per_minute=6000, per_hour=100_000), fitted=600)
+    budget.release(429, retry_after_s=0.3, ticket=await budget.acquire())
+    sent: list[int] = []
+    probe: list[int] = []
 
     async def caller(n: int) -> float:
-        await budget.acquire()
-        order.append(n)
-        budget.release(200)
+        ticket = await budget.acquire()
+        sent.append(n)
+        if n == 0:
+            probe.append(ticket)
+        else:
+            budget.release(200, ticket=ticket)
         return waited_in_task()
 
-    started = time.monotonic()
-    waits = await asyncio.gather(*(caller(n) for n in range(5)))
-    assert time.monotonic() - started >= 0.29
-    assert order == [0, 1, 2, 3, 4]
+    callers = [asyncio.create_task(caller(n)) for n in range(5)]
+    await asyncio.sleep(0.6)
+    assert sent == [0]  # the probe, alone: its answer has not come
+    assert budget.state().probing
+    budget.release(200, ticket=probe[0])
+    waits = await asyncio.gather(*callers)
+    assert sent == [0, 1, 2, 3, 4]  # in arrival order
     assert all(w >= 0.29 for w in waits)  # each task knows how long it waited for the quota
     assert budget.waiting == 0
-    assert budget.state().rate_limited == 1
+    state = budget.state()
+    assert (state.rate_limited, state.incidents, state.probing) == (1, 1, False)
+    assert state.minute.limit == 600  # what fitted in the minute before the 429
+
+
+async def test_a_probe_met_by_a_429_holds_everyone_again() -> None:
+    budget = settled(QuotaConfig(per_minute=6000, per_hour=100_000), fitted=600)
+    budget.release(429, retry_after_s=0.1, ticket=await budget.acquire())
+    probe = await budget.acquire()
+    waiting = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0.05)
+    budget.release(429, retry_after_s=0.3, ticket=probe)
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # paused again; then it is the next probe
+    budget.release(200, ticket=await waiting)
+    assert budget.state().rate_limited == 2
 
 
 async def test_a_full_window_makes_the_next_caller_wait_and_an_answer_wakes_nobody_early() -> None:
     budget = Budget(QuotaConfig(per_minute=1, per_hour=100))
-    await budget.acquire()  # in flight: its place is taken until a minute after its answer
+    ticket = await budget.acquire()  # in flight: its place is taken until a minute after its answer
     waiting = asyncio.create_task(budget.acquire())
     await asyncio.sleep(0.05)
     assert not waiting.done()
     assert budget.waiting == 1
-    budget.release(200)
+    budget.release(200, ticket=ticket)
     await asyncio.sleep(0.05)
     assert not waiting.done()  # the answer dates the call; the window still holds it
     waiting.cancel()
@@ -60,16 +101,28 @@ async def test_a_full_window_makes_the_next_caller_wait_and_an_answer_wakes_nobo
 
 async def test_the_servers_remaining_header_is_applied() -> None:
     budget = Budget(QuotaConfig(per_minute=400, per_hour=1000))
-    await budget.acquire()
-    budget.release(200, remaining=3, total=1000)
+    budget.release(200, remaining=3, total=1000, ticket=await budget.acquire())
     assert budget.state().hour.remaining == 3
     assert budget.calls_per_hour() == 1000
 
 
+async def test_a_rebalance_changes_the_part_and_wakes_who_waits() -> None:
+    budget = settled(QuotaConfig(per_minute=240, per_hour=10_000))
+    budget.assigned(held=0, partitions=6)
+    budget.release(200, ticket=await budget.acquire())
+    waiting = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # no partitions: a call a minute
+    budget.assigned(held=3, partitions=6)
+    async with asyncio.timeout(1.0):
+        budget.release(200, ticket=await waiting)
+    state = budget.state()
+    assert (state.share, state.minute.limit) == (0.5, 120)
+
+
 async def test_a_caller_whose_work_was_abandoned_gives_up_its_turn_without_a_call() -> None:
-    budget = Budget(QuotaConfig(per_minute=100, per_hour=1000))
-    await budget.acquire()
-    budget.release(429, retry_after_s=0.2)
+    budget = settled(QuotaConfig(per_minute=6000, per_hour=100_000), fitted=600)
+    budget.release(429, retry_after_s=0.2, ticket=await budget.acquire())
     revoked = False
 
     async def caller() -> None:
@@ -83,5 +136,5 @@ async def test_a_caller_whose_work_was_abandoned_gives_up_its_turn_without_a_cal
         await waiting
     assert budget.calls == 1
     assert budget.waiting == 0
-    await budget.acquire()  # the next caller is not held up
+    await budget.acquire()  # the next caller is not held up: it is the probe
     assert budget.calls == 2

@@ -253,6 +253,21 @@ async def test_a_revoked_partition_drops_queued_work_commits_what_finished_and_l
     assert Partition("events", 1) not in r.engine.offsets
 
 
+async def test_every_rebalance_tells_how_many_of_the_topics_partitions_are_held() -> None:
+    # What the quota's part follows: given at each assignment, taken once a revocation's work
+    # is finished or given up (not before: until then the calls are still this consumer's).
+    heard: list[tuple[int, int | None]] = []
+    r = rig(partitions=4, on_assignment=lambda held, of: heard.append((held, of)))
+    async with running(r):
+        await r.until(lambda: heard == [(4, 4)], "the first assignment")
+        r.source.rebalance(revoke=[2, 3])
+        await r.until(lambda: len(heard) == 2, "the revocation")
+        r.source.rebalance(revoke=[0, 1], assign=[3])
+        await r.until(lambda: len(heard) == 4, "the next rebalance")
+    assert heard == [(4, 4), (2, 4), (0, 4), (1, 4)]
+    assert r.engine.assigned
+
+
 async def test_stopping_finishes_in_flight_work_within_the_grace_period_and_commits() -> None:
     r = rig(shutdown_grace_s=5.0)
     gate = asyncio.Event()

@@ -250,6 +250,7 @@ class Meter:
         retry_after_s: float | None = None,
         remaining: int | None = None,
         total: int | None = None,
+        ticket: int | None = None,
     ) -> None:
         self.released.append((status, retry_after_s, remaining, total))
 

@@ -1,6 +1,6 @@
 """The quota brain end to end: the real service, the embedded broker and a rate-limited simulator.
 
-The two pacing tests take a little over a minute each: a minute window only empties by waiting.
+The two pacing tests take a minute or more each: a minute window only empties by waiting.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ async def test_paced_to_the_quota_a_run_longer_than_a_window_sees_no_429(
     assert len(answered) == calls
     assert stats.outcomes["delivered"] == len(events)
     assert state.rate_limited == 0
-    # The 21st call had to wait for the first to leave the window: about a minute, no more.
-    assert 59.0 <= took <= 75.0
+    # Spaced at the minute's rate, not sent as a burst of the whole minute (which a replica
+    # joining or restarting would collide with): the first call at once, then one every 3 s.
+    assert 88.0 <= took <= 105.0
     assert busiest_minute([r.at for r in answered]) <= per_minute
 
 
@@ -112,9 +113,11 @@ async def test_when_the_account_allows_less_than_configured_a_handful_of_429s_an
     print(f"over-configured: {len(refused)} 429s, rate factor now {state.factor:.1f}")
     assert stats.outcomes["delivered"] == len(events)
     assert not stats.dead_letters
-    assert 1 <= len(refused) <= 5  # the calls in flight when the limit was hit, at most
+    # Spaced calls meet the ceiling one at a time: one 429 (before, each call in flight got one).
+    assert 1 <= len(refused) <= 2
     assert state.rate_limited == len(refused)
-    assert state.factor < 1.0  # the rate was cut and is recovering
+    assert state.incidents == 1
+    assert state.factor < 1.0  # it paces to what fitted, and will regrow
     activities = simulator.state("suite")["sales_activities"]
     assert len(activities) == users * tracks  # a refused call was retried, not repeated
 

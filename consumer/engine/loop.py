@@ -55,8 +55,11 @@ class Engine:
         progress: asyncio.Event,
         config: EngineConfig = EngineConfig(),
         fold: Fold[Work] = no_fold,
+        on_assignment: Callable[[int, int | None], None] | None = None,
     ) -> None:
-        """``progress`` is set by whoever finishes an offset; the committer waits on it."""
+        """``progress`` is set by whoever finishes an offset; the committer waits on it.
+        ``on_assignment(held, partitions)`` hears of every rebalance: how many of the topic's
+        partitions this consumer holds now (the quota's part of them follows)."""
         self._source = source
         self._options = options
         self._delivering = delivering
@@ -71,12 +74,14 @@ class Engine:
         """When the loop last came round (monotonic): /healthz fails when it stops turning."""
         self.stopping = False
         self._paused = False
+        self._on_assignment = on_assignment
         self._partitions = Partitions(
             source,
             self.offsets,
             self.dispatcher,
             grace_s=config.revoke_grace_s,
             on_assigned=self._on_assigned,
+            on_held=self._on_held,
         )
 
     @property
@@ -126,6 +131,10 @@ class Engine:
 
     def _on_assigned(self) -> None:
         self.assigned = bool(self._source.assignment())
+
+    def _on_held(self, held: frozenset[Partition]) -> None:
+        if self._on_assignment is not None:
+            self._on_assignment(len(held), self._source.partition_count())
 
     def _submit(self, partition: Partition, records: Sequence[Record], options: Options) -> None:
         if partition not in self.offsets:

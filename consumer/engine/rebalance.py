@@ -27,16 +27,20 @@ class Partitions:
         *,
         grace_s: float,
         on_assigned: Callable[[], None],
+        on_held: Callable[[frozenset[Partition]], None] = lambda held: None,
     ) -> None:
+        """``on_held``: told the partitions held once a rebalance has given or taken some."""
         self._source = source
         self._offsets = offsets
         self._dispatcher = dispatcher
         self._grace_s = grace_s
         self._on_assigned = on_assigned
+        self._on_held = on_held
 
     async def revoked(self, partitions: frozenset[Partition]) -> None:
         gone = {p for p in partitions if p in self._offsets}
         if not gone:
+            self._on_held(self._source.assignment() - partitions)
             return
         trackers = {id(self._offsets[p]) for p in gone}
 
@@ -57,6 +61,9 @@ class Partitions:
         abandoned = self._dispatcher.in_progress(leaving)
         for partition in gone:
             self._offsets.revoke(partition)
+        # Only now, once their work is finished or given up: the next owner cannot have them
+        # before this returns, so the quota they needed is still ours until here.
+        self._on_held(self._source.assignment() - partitions)
         log.info(
             "partitions_revoked",
             partitions=sorted(p.partition for p in gone),
@@ -65,5 +72,6 @@ class Partitions:
         )
 
     async def assigned(self, partitions: frozenset[Partition]) -> None:
+        self._on_held(self._source.assignment() | partitions)
         self._on_assigned()
         log.info("partitions_assigned", partitions=sorted(p.partition for p in partitions))

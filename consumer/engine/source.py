@@ -1,10 +1,11 @@
 """The engine's seam to the event source: what the fetch loop needs of Kafka, and nothing more.
 
-The engine fetches records, pauses and resumes fetching, asks which partitions it holds and where
-they end, and commits positions; partitions come and go through the ``Rebalancing`` callbacks,
-which the source calls from inside ``fetch`` (as a Kafka consumer group does). The aiokafka adapter
-(``consumer.kafka.source``) is the real implementation; tests drive the engine with an in-memory
-one, so per-key order, commits, pauses, dead letters and shutdown are tested without a broker.
+The engine fetches records, pauses and resumes fetching, asks which partitions it holds (of how
+many) and where they end, and commits positions; partitions come and go through the
+``Rebalancing`` callbacks, which the source calls from inside ``fetch`` (as a Kafka consumer group
+does). The aiokafka adapter (``consumer.kafka.source``) is the real implementation; tests drive
+the engine with an in-memory one, so per-key order, commits, pauses, dead letters and shutdown
+are tested without a broker.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class EventSource(Protocol):
     def resume(self, partitions: Iterable[Partition]) -> None: ...
 
     def assignment(self) -> frozenset[Partition]: ...
+
+    def partition_count(self) -> int | None:
+        """How many partitions the topic has (what this consumer's assignment is a part of);
+        None before the consumer has its metadata."""
 
     async def commit(self, positions: Mapping[Partition, int]) -> None:
         """Store each partition's next position to read; raises BrokerError when refused."""

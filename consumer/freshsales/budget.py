@@ -4,6 +4,7 @@ the quota.
 Waiting callers queue in arrival order (one lock, fair in asyncio), so a key that asked first
 sends first and nobody starves. A caller waits only for the quota, never while holding a
 delivery slot: work that needs no call (a known person, an unchanged upsert) passes meanwhile.
+After a 429's pause the first in line goes alone, as the probe; the rest wait for its answer.
 """
 
 from __future__ import annotations
@@ -44,9 +45,16 @@ class Abandoned(Exception):
 
 
 class Budget:
-    def __init__(self, config: QuotaConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.quota = Quota(config)
+    def __init__(
+        self,
+        config: QuotaConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        quota: Quota | None = None,
+    ) -> None:
+        """``quota``: the model to carry out (by default a new one, as of now on ``clock``)."""
         self._clock = clock
+        self.quota = quota if quota is not None else Quota(config, clock())
         self._turn = asyncio.Lock()
         self._changed = asyncio.Event()
         self.waited_s = 0.0
@@ -54,8 +62,9 @@ class Budget:
         self.calls = 0
         self.waiting = 0
 
-    async def acquire(self) -> None:
-        """Wait until one more call fits the quota, then count it as sent."""
+    async def acquire(self) -> int:
+        """Wait until one more call fits the quota, then count it as sent; its ticket, for
+        ``release``."""
         start = self._clock()
         self.waiting += 1
         try:
@@ -68,13 +77,14 @@ class Budget:
                 abandoned = _abandoned.get()
                 if abandoned is not None and abandoned():
                     raise Abandoned
-                self.quota.sent()
+                ticket = self.quota.sent(self._clock())
                 self.calls += 1
         finally:
             self.waiting -= 1
             waited = self._clock() - start
             self.waited_s += waited
             _waited_here.set(_waited_here.get() + waited)
+        return ticket
 
     def release(
         self,
@@ -83,13 +93,24 @@ class Budget:
         retry_after_s: float | None = None,
         remaining: int | None = None,
         total: int | None = None,
+        ticket: int | None = None,
     ) -> None:
         """A call acquired earlier ended: its status (None: no answer) and what the answer said
-        about the quota."""
-        now = self._clock()
-        self.quota.answered(now, rate_limited=status == 429, retry_after_s=retry_after_s)
-        if remaining is not None:
-            self.quota.server_remaining(now, remaining, total)
+        about the quota. ``ticket``: what ``acquire`` returned (without it, the oldest call in
+        flight), so that the probe's answer is known for what it is."""
+        self.quota.answered(
+            self._clock(),
+            ticket,
+            status,
+            retry_after_s=retry_after_s,
+            remaining=remaining,
+            total=total,
+        )
+        self._changed.set()
+
+    def assigned(self, held: int, partitions: int | None) -> None:
+        """The consumer group's assignment changed: ``held`` of the topic's ``partitions``."""
+        self.quota.assigned(held, partitions)
         self._changed.set()
 
     def state(self) -> QuotaState:

@@ -19,7 +19,8 @@ from consumer.freshsales.client import FreshsalesClient
 class Meter(Protocol):
     """The quota every call spends (``consumer.freshsales.budget.Budget``)."""
 
-    async def acquire(self) -> None: ...
+    async def acquire(self) -> int | None:
+        """Wait for a place; a ticket naming the call for ``release`` (or None)."""
 
     def release(
         self,
@@ -28,6 +29,7 @@ class Meter(Protocol):
         retry_after_s: float | None = None,
         remaining: int | None = None,
         total: int | None = None,
+        ticket: int | None = None,
     ) -> None: ...
 
 
@@ -40,7 +42,7 @@ class PacedCaller:
         self, method: str, path: str, body: Mapping[str, object] | None = None
     ) -> Answer:
         request = self.client.prepare(method, path, body)
-        await self.budget.acquire()
+        ticket = await self.budget.acquire()
         reply = None
         try:
             reply = await self.client.exchange(request)
@@ -54,5 +56,6 @@ class PacedCaller:
                 else None,
                 remaining=None if reply is None else reply.remaining,
                 total=None if reply is None else reply.total,
+                ticket=ticket,
             )
         return settle(reply, now)

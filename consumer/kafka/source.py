@@ -72,6 +72,13 @@ class KafkaSource:
             return frozenset()
         return frozenset(Partition(tp.topic, tp.partition) for tp in self._consumer.assignment())
 
+    def partition_count(self) -> int | None:
+        # From the consumer's cached metadata, which the group's assignment was made from.
+        if self._consumer is None:
+            return None
+        partitions = self._consumer.partitions_for_topic(self._topic)
+        return len(partitions) if partitions else None
+
     async def commit(self, positions: Mapping[Partition, int]) -> None:
         with kafka_errors("commit"):
             await self._kafka.commit({TopicPartition(*p): at for p, at in positions.items()})

@@ -108,6 +108,9 @@ class FakeSource:
     def assignment(self) -> frozenset[Partition]:
         return frozenset(self._assigned)
 
+    def partition_count(self) -> int | None:
+        return len(self.logs)
+
     async def commit(self, positions: Mapping[Partition, int]) -> None:
         if self.fail_commits:
             raise BrokerError("commit: the group is rebalancing")
