@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the service: deliver Segment events from Kafka to Freshsales (configured from the"
         " environment)",
         description="Consume the topic, deliver each event to Freshsales, paced to the account's"
-        " quota (FRESHSALES_RATE_LIMIT_*, FRESHSALES_QUOTA_SHARE), commit only what is finished."
+        " quota (FRESHSALES_RATE_LIMIT_*, FRESHSALES_QUOTA_SHARE; the replicas of a consumer group"
+        " divide it by their partitions), commit only what is finished."
         " /metrics, /healthz and /readyz answer on HTTP_PORT. Settings come from the environment"
         " (README: Configuration). SIGTERM or"
         " SIGINT: stop fetching, finish in-flight work within SHUTDOWN_GRACE_SECONDS, commit,"

@@ -119,15 +119,32 @@ def _quota(budget: Budget) -> Iterator[Metric]:
         "remaining": GaugeMetricFamily(
             PREFIX + "quota_remaining", "calls left in the window", labels=["window"]
         ),
+        "capacity": GaugeMetricFamily(
+            PREFIX + "quota_capacity",
+            "calls per window the deployment believes the account leaves it (the plan times"
+            " the share, less what 429s taught)",
+            labels=["window"],
+        ),
     }
     for window in (state.minute, state.hour):
         families["limit"].add_metric([window.name], window.limit)
         families["used"].add_metric([window.name], window.used)
         families["remaining"].add_metric([window.name], window.remaining)
+        families["capacity"].add_metric([window.name], window.capacity)
     yield from families.values()
+    yield _gauge(
+        "quota_share",
+        "this replica's fraction of the account's quota: the share times its part of the topic",
+        state.share,
+    )
     yield _counter("quota_wait_seconds", "time calls waited for the quota", budget.waited_s)
     yield _gauge("quota_rate_factor", "share of the quota usable after 429s", state.factor)
     yield _counter("rate_limited", "429 answers", state.rate_limited)
+    yield _counter(
+        "rate_limit_incidents",
+        "429 incidents: the 429s of calls in flight together count once",
+        state.incidents,
+    )
 
 
 def _partitions(engine: Engine | None) -> Iterator[Metric]:

@@ -113,7 +113,9 @@ class Settings(BaseSettings):
         "FRESHSALES_RATE_LIMIT_PER_MINUTE", 400, "the account's API calls per minute"
     )
     quota_share: Fraction = _setting(
-        "FRESHSALES_QUOTA_SHARE", 1.0, "this replica's fraction of the quota"
+        "FRESHSALES_QUOTA_SHARE",
+        1.0,
+        "this deployment's fraction of the account's quota (its replicas divide it by partitions)",
     )
     unchanged_window_seconds: Annotated[int, whole(0)] = _setting(
         "SKIP_UNCHANGED_SECONDS", 24 * 3600, "how long an unchanged upsert is skipped"
