@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint ci bench chaos clean promtool
+.PHONY: demo test test-fast lint ci bench chaos shared-quota clean promtool
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required; found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -77,6 +77,14 @@ bench: $(STAMP)
 # SIGKILLs and Freshsales faults for a few minutes; writes bench/results/chaos.json.
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos_bench --minutes 3
+
+# One account's quota shared (another integration, replicas 1 -> 3 -> 2, one replica alone),
+# each beside the service before it learned to share (3a8af5f); writes
+# bench/results/shared_quota.json. About 35 minutes.
+BEFORE := /tmp/fsd-before
+shared-quota: $(STAMP)
+	rm -rf $(BEFORE) && mkdir -p $(BEFORE) && git archive 3a8af5f | tar -x -C $(BEFORE)
+	$(BIN)/python -m bench.shared_quota_bench --today $(BEFORE)
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -158,7 +158,7 @@ async def run_chaos(broker: Broker, plan: Plan) -> dict[str, Any]:
                     drained = time.monotonic()
                     process = await _start(env, new_log())
                     try:
-                        await _until_committed(
+                        await until_committed(
                             broker, topic, group, stream.produced.events, plan.drain_timeout_s
                         )
                     finally:
@@ -173,7 +173,7 @@ async def run_chaos(broker: Broker, plan: Plan) -> dict[str, Any]:
                 )
                 requests = len(sim.requests)
             outcomes = lives.events()
-        letters = await _count_records(broker, f"{topic}.dlq")
+        letters = await count_records(broker, f"{topic}.dlq")
     finally:
         await delete_topics(broker.bootstrap_servers, [topic, f"{topic}.dlq", f"{group}.delivered"])
     kills = len(lives.killed_at)
@@ -257,7 +257,7 @@ async def _start(env: dict[str, str], log: IO[bytes]) -> asyncio.subprocess.Proc
     )
 
 
-async def _until_committed(
+async def until_committed(
     broker: Broker, topic: str, group: str, total: int, timeout_s: float
 ) -> None:
     consumer = AIOKafkaConsumer(
@@ -273,7 +273,7 @@ async def _until_committed(
         await consumer.stop()
 
 
-async def _count_records(broker: Broker, topic: str) -> int:
+async def count_records(broker: Broker, topic: str) -> int:
     """Records in ``topic`` (0 when it does not exist), from the high watermarks."""
     admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
     await admin.start()
