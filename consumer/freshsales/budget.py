@@ -1,8 +1,9 @@
 """Carries out ``consumer.freshsales.quota``: every Freshsales call waits here for its place in
 the quota.
 
-Waiting callers queue in arrival order (one lock, fair in asyncio), so a key that asked first
-sends first and nobody starves. A caller waits only for the quota, never while holding a
+Waiting callers take turns by priority, then in arrival order (``turns.Turns``): a new person's
+call goes before the activities already waiting, and among equals a key that asked first sends
+first, so nobody starves. A caller waits only for the quota, never while holding a
 delivery slot: work that needs no call (a known person, an unchanged upsert) passes meanwhile.
 """
 
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from consumer.freshsales.quota import Quota, QuotaConfig, QuotaState
+from consumer.freshsales.turns import Turns
 
 # Quota waits of the current task (one per user's queue): time spent waiting for the quota is
 # not time spent failing, so the retry window does not count it.
@@ -33,6 +35,17 @@ _abandoned: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.Cont
 )
 
 
+# Set by the delivery of an event: lower goes first (a new person's identify before activities).
+_priority: contextvars.ContextVar[int] = contextvars.ContextVar("quota_priority", default=1)
+URGENT = 0
+"""The priority of a new person's calls; everything else has 1."""
+
+
+def prioritized(priority: int) -> None:
+    """Calls made from the current task take their turn at ``priority`` (lower first)."""
+    _priority.set(priority)
+
+
 def abandon_when(check: Callable[[], bool]) -> None:
     """Calls made from the current task give up their turn once ``check()`` is true."""
     _abandoned.set(check)
@@ -47,7 +60,7 @@ class Budget:
     def __init__(self, config: QuotaConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.quota = Quota(config)
         self._clock = clock
-        self._turn = asyncio.Lock()
+        self._turns = Turns()
         self._changed = asyncio.Event()
         self.waited_s = 0.0
         """Time callers spent waiting for the quota, summed over callers."""
@@ -59,7 +72,7 @@ class Budget:
         start = self._clock()
         self.waiting += 1
         try:
-            async with self._turn:
+            async with self._turns.turn(_priority.get()):
                 while (wait := self.quota.wait_s(self._clock())) != 0:
                     self._changed.clear()
                     with contextlib.suppress(TimeoutError):
@@ -91,6 +104,10 @@ class Budget:
         if remaining is not None:
             self.quota.server_remaining(now, remaining, total)
         self._changed.set()
+
+    def pressed(self) -> bool:
+        """Whether calls wait for the quota now (someone is waiting, or the next would)."""
+        return self.waiting > 0 or self.quota.wait_s(self._clock()) != 0
 
     def state(self) -> QuotaState:
         return self.quota.state(self._clock())
