@@ -7,23 +7,61 @@ import time
 
 import pytest
 
-from consumer.freshsales.budget import Abandoned, Budget, abandon_when, waited_in_task
+from consumer.freshsales.budget import (
+    URGENT,
+    Abandoned,
+    Budget,
+    abandon_when,
+    prioritized,
+    waited_in_task,
+)
 from consumer.freshsales.quota import QuotaConfig
 
 
-async def test_calls_within_the_quota_do_not_wait() -> None:
-    budget = Budget(QuotaConfig(per_minute=10, per_hour=100))
+async def test_calls_within_the_burst_do_not_wait() -> None:
+    budget = Budget(QuotaConfig(per_minute=600, per_hour=100_000))  # 10 a second: a burst of 60
     for _ in range(10):
         await budget.acquire()
         budget.release(200)
     assert budget.calls == 10
     assert budget.waited_s < 0.1
     state = budget.state()
-    assert (state.minute.used, state.minute.remaining) == (10, 0)
+    assert (state.minute.used, state.minute.remaining) == (10, 590)
+
+
+async def test_past_the_burst_calls_go_at_the_quotas_pace_not_all_at_once() -> None:
+    budget = Budget(QuotaConfig(per_minute=600, per_hour=100_000))  # one every 0.1 s
+    started = time.monotonic()
+    for _ in range(60 + 5):
+        await budget.acquire()
+        budget.release(200)
+    took = time.monotonic() - started
+    assert 0.4 <= took < 0.9  # the burst at once, then five at the pace
+    assert budget.state().minute.used == 65  # far from the window's 600: places free up steadily
+
+
+async def test_a_new_persons_call_takes_the_next_place_before_those_waiting_longer() -> None:
+    budget = Budget(QuotaConfig(per_minute=600, per_hour=100_000))
+    for _ in range(60):  # the burst is spent: from now on, one place every 0.1 s
+        await budget.acquire()
+        budget.release(200)
+    order: list[str] = []
+
+    async def caller(name: str, priority: int) -> None:
+        prioritized(priority)
+        await budget.acquire()
+        order.append(name)
+        budget.release(200)
+
+    waiting = [asyncio.create_task(caller(f"activity{n}", URGENT + 1)) for n in range(3)]
+    await asyncio.sleep(0.01)
+    waiting.append(asyncio.create_task(caller("new lead", URGENT)))
+    await asyncio.gather(*waiting)
+    assert order[:2] == ["activity0", "new lead"]  # the first was already at the front
 
 
 async def test_a_429_holds_every_caller_until_retry_after_then_they_go_in_arrival_order() -> None:
-    budget = Budget(QuotaConfig(per_minute=100, per_hour=1000))
+    budget = Budget(QuotaConfig(per_minute=6000, per_hour=1_000_000))
     await budget.acquire()
     budget.release(429, retry_after_s=0.3)
     order: list[int] = []
@@ -67,7 +105,7 @@ async def test_the_servers_remaining_header_is_applied() -> None:
 
 
 async def test_a_caller_whose_work_was_abandoned_gives_up_its_turn_without_a_call() -> None:
-    budget = Budget(QuotaConfig(per_minute=100, per_hour=1000))
+    budget = Budget(QuotaConfig(per_minute=6000, per_hour=1_000_000))
     await budget.acquire()
     budget.release(429, retry_after_s=0.2)
     revoked = False

@@ -9,6 +9,7 @@ from consumer.engine.folding import FoldRules
 from consumer.errors import RejectedError
 from tests.engine_support import Rig, rig, running
 from tests.fakes.freshsales import Call
+from translate.digest import TIMES as X
 
 EMAIL = {"context": {"traits": {"email": "ada@example.com"}}}
 
@@ -89,7 +90,7 @@ async def test_activities_waiting_for_the_quota_become_one_digest_activity() -> 
         await r.until_committed(6)
     first, digest = (call.envelope for call in activities(r))
     assert first["title"] == "Feature Used"  # it went before anything waited
-    assert digest["title"] == "5 events: Viewed Pricing ×3, Feature Used ×2"  # a page, too
+    assert digest["title"] == f"5 events: Viewed Pricing {X}3, Feature Used {X}2"  # a page, too
     assert (digest["start_date"], digest["end_date"]) == (
         "2026-11-30T10:01:00+00:00",
         "2026-11-30T11:05:00+00:00",
@@ -128,7 +129,7 @@ async def test_a_stage_map_event_in_a_digest_still_moves_the_stage_and_pages_tak
         gate.set()
         await r.until_committed(8)
     by_title = {call.envelope["title"]: call.envelope for call in activities(r)}
-    assert by_title["3 events: Viewed Pricing ×3"]["sales_activity_type_id"] == 702  # pages
+    assert by_title[f"3 events: Viewed Pricing {X}3"]["sales_activity_type_id"] == 702  # pages
     stage_moves = [c for c in r.freshsales.calls if c.method == "PUT"]
     assert [c.envelope for c in stage_moves] == [{"lifecycle_stage_id": 503}]
 
@@ -149,8 +150,8 @@ async def test_a_digest_keeps_within_its_bounds_and_an_event_too_large_goes_alon
     titles = [str(call.envelope["title"]) for call in activities(r)]
     assert titles == [
         "Feature Used",
-        "3 events: Feature Used ×3",
-        "3 events: Feature Used ×3",
+        f"3 events: Feature Used {X}3",
+        f"3 events: Feature Used {X}3",
         "Feature Used",  # the seventh: alone, no room in a digest behind it
         "Feature Used",  # the large one, with all its notes
         "Feature Used",
@@ -182,7 +183,7 @@ async def test_a_digest_freshsales_refuses_is_split_so_only_the_bad_event_is_dea
     assert [letter.record.offset for letter in r.letters.letters] == [4]
     letter = r.letters.letters[0]
     assert letter.reason.value == "rejected"
-    assert letter.record.value is not None and b"poison" in letter.record.value  # original bytes
+    assert b"poison" in (letter.record.value or b"")  # its original bytes, read again
     delivered = [m for c in activities(r) for m in str(c.envelope["notes"]).split("messageId: ")]
     for n in (1, 2, 3, 5, 6):
         assert any(part.startswith(f"u1-t{n}") for part in delivered), n
@@ -263,7 +264,8 @@ async def test_the_engine_reads_far_ahead_holding_what_waits_as_lines() -> None:
         await r.until_committed(2000)
     assert items <= 20 + 10  # a piece (or two) per person: far beyond MAX_BUFFERED=20 read
     assert folded >= 1950
-    assert held_values and all(value is None for value in held_values)  # only lines kept
+    assert held_values
+    assert all(value is None for value in held_values)  # only their lines are kept
 
 
 async def test_a_session_window_folds_a_persons_events_even_with_quota_to_spare() -> None:
@@ -272,4 +274,4 @@ async def test_a_session_window_folds_a_persons_events_even_with_quota_to_spare(
         r.source.produce(track(n), key=b"u1")
     async with running(r):
         await r.until_committed(3)
-    assert [c.envelope["title"] for c in activities(r)] == ["3 events: Feature Used ×3"]
+    assert [c.envelope["title"] for c in activities(r)] == [f"3 events: Feature Used {X}3"]

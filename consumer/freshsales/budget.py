@@ -15,6 +15,7 @@ import contextvars
 import time
 from collections.abc import Callable
 
+from consumer.freshsales.pace import Pace
 from consumer.freshsales.quota import Quota, QuotaConfig, QuotaState
 from consumer.freshsales.turns import Turns
 
@@ -59,6 +60,7 @@ class Abandoned(Exception):
 class Budget:
     def __init__(self, config: QuotaConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.quota = Quota(config)
+        self._pace = Pace()
         self._clock = clock
         self._turns = Turns()
         self._changed = asyncio.Event()
@@ -73,7 +75,7 @@ class Budget:
         self.waiting += 1
         try:
             async with self._turns.turn(_priority.get()):
-                while (wait := self.quota.wait_s(self._clock())) != 0:
+                while (wait := self._wait_s()) != 0:
                     self._changed.clear()
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(wait):
@@ -81,6 +83,8 @@ class Budget:
                 abandoned = _abandoned.get()
                 if abandoned is not None and abandoned():
                     raise Abandoned
+                now = self._clock()
+                self._pace.spend(now, self._rate(now))
                 self.quota.sent()
                 self.calls += 1
         finally:
@@ -88,6 +92,17 @@ class Budget:
             waited = self._clock() - start
             self.waited_s += waited
             _waited_here.set(_waited_here.get() + waited)
+
+    def _wait_s(self) -> float | None:
+        """How long the next call waits: for a place in the windows, and for its pace."""
+        now = self._clock()
+        wait = self.quota.wait_s(now)
+        if wait is None:
+            return None
+        return max(wait, self._pace.wait_s(now, self._rate(now)))
+
+    def _rate(self, now: float) -> float:
+        return self.quota.calls_per_hour(now) / 3600.0
 
     def release(
         self,
@@ -107,7 +122,7 @@ class Budget:
 
     def pressed(self) -> bool:
         """Whether calls wait for the quota now (someone is waiting, or the next would)."""
-        return self.waiting > 0 or self.quota.wait_s(self._clock()) != 0
+        return self.waiting > 0 or self._wait_s() != 0
 
     def state(self) -> QuotaState:
         return self.quota.state(self._clock())
