@@ -114,7 +114,7 @@ async def scenario(
                 "FRESHSALES_BASE_URL": served.base_url(),
                 "FRESHSALES_API_KEY": API_KEY,
                 "HTTP_PORT": "0",
-                "LOG_LEVEL": "warning",
+                "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
                 "QUOTA_LOG_SECONDS": "0",
                 "FRESHSALES_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE),
                 "FRESHSALES_RATE_LIMIT_PER_HOUR": str(PER_MINUTE * 60),

@@ -8,6 +8,8 @@ import time
 import pytest
 
 from consumer.freshsales.budget import (
+    NORMAL,
+    UNDER_WAY,
     URGENT,
     Abandoned,
     Budget,
@@ -53,7 +55,7 @@ async def test_a_new_persons_call_takes_the_next_place_before_those_waiting_long
         order.append(name)
         budget.release(200)
 
-    waiting = [asyncio.create_task(caller(f"activity{n}", URGENT + 1)) for n in range(3)]
+    waiting = [asyncio.create_task(caller(f"activity{n}", NORMAL)) for n in range(3)]
     await asyncio.sleep(0.01)
     waiting.append(asyncio.create_task(caller("new lead", URGENT)))
     await asyncio.gather(*waiting)
@@ -123,3 +125,24 @@ async def test_a_caller_whose_work_was_abandoned_gives_up_its_turn_without_a_cal
     assert budget.waiting == 0
     await budget.acquire()  # the next caller is not held up
     assert budget.calls == 2
+
+
+async def test_work_under_way_makes_its_next_call_before_new_work_starts() -> None:
+    budget = Budget(QuotaConfig(per_minute=600, per_hour=100_000))
+    for _ in range(60):  # the burst is spent
+        await budget.acquire()
+        budget.release(200)
+    order: list[str] = []
+
+    async def chain(name: str, calls: int) -> None:
+        prioritized(NORMAL)
+        for n in range(calls):
+            await budget.acquire()
+            order.append(f"{name}{n}")
+            budget.release(200)
+
+    await asyncio.gather(chain("a", 2), chain("b", 2), chain("c", 2))
+    # b had its turn (waiting for the pace) when a came back; after b's call, a's and b's second
+    # calls go before c starts: nobody's work stays half done while new work begins.
+    assert order == ["a0", "b0", "a1", "b1", "c0", "c1"]
+    assert UNDER_WAY < NORMAL

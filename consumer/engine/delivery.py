@@ -44,7 +44,14 @@ from consumer.engine.stats import Stats
 from consumer.engine.work import Work
 from consumer.errors import BrokerError
 from consumer.freshsales.answers import Caller
-from consumer.freshsales.budget import URGENT, Abandoned, abandon_when, prioritized, waited_in_task
+from consumer.freshsales.budget import (
+    NORMAL,
+    URGENT,
+    Abandoned,
+    abandon_when,
+    prioritized,
+    waited_in_task,
+)
 from translate import DestinationError, Lookups, Options, Outcome, Reason, Step, Translation
 
 # Activities are plain creates: these are the types whose messageIds are de-duplicated.
@@ -129,11 +136,11 @@ class Deliverer:
             and self._memory.people.get(t.identity) is None
         ):
             return URGENT
-        return URGENT + 1
+        return NORMAL
 
     async def handle(self, work: Work) -> None:
         urgent = self.priority(work) == URGENT
-        prioritized(URGENT if urgent else URGENT + 1)
+        prioritized(URGENT if urgent else NORMAL)
         if work.error is not None:
             await self._dead_letter(work, work.error.reason, work.error, attempts=0)
         elif work.members:

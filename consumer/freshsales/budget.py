@@ -37,9 +37,13 @@ _abandoned: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.Cont
 
 
 # Set by the delivery of an event: lower goes first (a new person's identify before activities).
-_priority: contextvars.ContextVar[int] = contextvars.ContextVar("quota_priority", default=1)
 URGENT = 0
-"""The priority of a new person's calls; everything else has 1."""
+"""A new person's calls."""
+UNDER_WAY = 1
+"""The later calls of a piece of work whose first call went out: work under way finishes before
+more starts, so that each worker (and the person it holds) is free again soon."""
+NORMAL = 2
+_priority: contextvars.ContextVar[int] = contextvars.ContextVar("quota_priority", default=NORMAL)
 
 
 def prioritized(priority: int) -> None:
@@ -87,6 +91,7 @@ class Budget:
                 self._pace.spend(now, self._rate(now))
                 self.quota.sent()
                 self.calls += 1
+                _priority.set(min(_priority.get(), UNDER_WAY))
         finally:
             self.waiting -= 1
             waited = self._clock() - start
