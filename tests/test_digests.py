@@ -175,8 +175,10 @@ async def test_a_digest_freshsales_refuses_is_split_so_only_the_bad_event_is_dea
     async with running(r):
         await r.until(lambda: len(r.freshsales.calls) == 1, "the first call in flight")
         for n in range(1, 7):
-            extra = {"properties": {"n": "poison"}} if n == 4 else {}
-            r.source.produce(track(n, **extra), key=b"u1")
+            event = track(n)
+            if n == 4:
+                event["properties"] = {"n": "poison"}
+            r.source.produce(event, key=b"u1")
         await r.until(lambda: r.engine.buffered == 7, "everything waiting")
         gate.set()
         await r.until_committed(7)
