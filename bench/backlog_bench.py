@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 import tempfile
 import time
 import uuid
@@ -36,6 +34,7 @@ import orjson
 from bench.recording import machine, write
 from sandbox.audit import message_ids_of
 from sandbox.broker import Broker, kafka_broker
+from sandbox.process import service_env, start_service
 from sandbox.simulator import Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics, produce
 
@@ -108,22 +107,20 @@ async def scenario(
     try:
         async with running(Simulator(config)) as served:
             sim = served.simulator
-            env = {
-                "PATH": os.environ.get("PATH", ""),
-                **broker.service_env(topic, group),
-                "FRESHSALES_BASE_URL": served.base_url(),
-                "FRESHSALES_API_KEY": API_KEY,
-                "HTTP_PORT": "0",
-                "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
-                "QUOTA_LOG_SECONDS": "0",
-                "FRESHSALES_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE),
-                "FRESHSALES_RATE_LIMIT_PER_HOUR": str(PER_MINUTE * 60),
-                "ACTIVITY_DIGEST": mode,
-            }
+            env = service_env(
+                broker,
+                topic,
+                group,
+                served.base_url(),
+                API_KEY,
+                LOG_LEVEL="warning",
+                QUOTA_LOG_SECONDS="0",
+                FRESHSALES_RATE_LIMIT_PER_MINUTE=str(PER_MINUTE),
+                FRESHSALES_RATE_LIMIT_PER_HOUR=str(PER_MINUTE * 60),
+                ACTIVITY_DIGEST=mode,
+            )
             with tempfile.TemporaryFile() as log:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "consumer", "run", env=env, stdout=log, stderr=log
-                )
+                process = await start_service(env, log)
                 try:
                     return await _observe(
                         broker, topic, sim, process.pid, users, events, limit_s, run

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import socket
-import sys
 import tempfile
 import time
 import uuid
@@ -32,6 +30,7 @@ import orjson
 from bench.backlog_bench import rss_kb
 from bench.recording import machine, write
 from sandbox.broker import Broker, kafka_broker
+from sandbox.process import service_env, start_service
 from sandbox.simulator import Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics, produce
 
@@ -87,22 +86,21 @@ async def scenario(broker: Broker, mode: str, topic: str, seconds: float) -> dic
     port = free_port()
     samples: list[dict[str, float]] = []
     async with running(Simulator(config)) as served:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            **broker.service_env(topic, group),
-            "FRESHSALES_BASE_URL": served.base_url(),
-            "FRESHSALES_API_KEY": API_KEY,
-            "HTTP_PORT": str(port),
-            "LOG_LEVEL": "warning",
-            "QUOTA_LOG_SECONDS": "0",
-            "FRESHSALES_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE),
-            "FRESHSALES_RATE_LIMIT_PER_HOUR": str(PER_MINUTE * 60),
-            "ACTIVITY_DIGEST": mode,
-        }
+        env = service_env(
+            broker,
+            topic,
+            group,
+            served.base_url(),
+            API_KEY,
+            HTTP_PORT=str(port),
+            LOG_LEVEL="warning",
+            QUOTA_LOG_SECONDS="0",
+            FRESHSALES_RATE_LIMIT_PER_MINUTE=str(PER_MINUTE),
+            FRESHSALES_RATE_LIMIT_PER_HOUR=str(PER_MINUTE * 60),
+            ACTIVITY_DIGEST=mode,
+        )
         with tempfile.TemporaryFile() as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "consumer", "run", env=env, stdout=log, stderr=log
-            )
+            process = await start_service(env, log)
             started = time.monotonic()
             try:
                 while (elapsed := time.monotonic() - started) < seconds:
