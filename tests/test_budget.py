@@ -20,33 +20,43 @@ from consumer.freshsales.budget import (
 from consumer.freshsales.quota import QuotaConfig
 
 
-async def test_calls_within_the_burst_do_not_wait() -> None:
-    budget = Budget(QuotaConfig(per_minute=600, per_hour=100_000))  # 10 a second: a burst of 60
+async def test_calls_within_the_quota_do_not_wait() -> None:
+    budget = Budget(QuotaConfig(per_minute=10, per_hour=100))
     for _ in range(10):
         await budget.acquire()
         budget.release(200)
     assert budget.calls == 10
     assert budget.waited_s < 0.1
     state = budget.state()
-    assert (state.minute.used, state.minute.remaining) == (10, 590)
+    assert (state.minute.used, state.minute.remaining) == (10, 0)
 
 
-async def test_past_the_burst_calls_go_at_the_quotas_pace_not_all_at_once() -> None:
-    budget = Budget(QuotaConfig(per_minute=600, per_hour=100_000))  # one every 0.1 s
-    started = time.monotonic()
-    for _ in range(60 + 5):
+async def test_a_full_window_keeps_a_reserve_that_only_a_new_persons_call_may_take() -> None:
+    budget = Budget(QuotaConfig(per_minute=40, per_hour=10_000))  # a reserve of 2 a minute
+    for _ in range(38):  # a backlog fills the minute as far as it may
         await budget.acquire()
         budget.release(200)
-    took = time.monotonic() - started
-    assert 0.4 <= took < 0.9  # the burst at once, then five at the pace
-    assert budget.state().minute.used == 65  # far from the window's 600: places free up steadily
+    activity = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0.05)
+    assert not activity.done()  # the last two places are kept
+    assert budget.pressed()
+
+    async def new_lead() -> None:
+        prioritized(URGENT)
+        await budget.acquire()
+        budget.release(200)
+
+    await asyncio.wait_for(asyncio.gather(new_lead(), new_lead()), 1)  # at once, both
+    assert not activity.done()
+    activity.cancel()
+    await asyncio.gather(activity, return_exceptions=True)
+    assert budget.state().minute.used == 40
 
 
 async def test_a_new_persons_call_takes_the_next_place_before_those_waiting_longer() -> None:
-    budget = Budget(QuotaConfig(per_minute=600, per_hour=100_000))
-    for _ in range(60):  # the burst is spent: from now on, one place every 0.1 s
-        await budget.acquire()
-        budget.release(200)
+    budget = Budget(QuotaConfig(per_minute=6000, per_hour=1_000_000))
+    await budget.acquire()
+    budget.release(429, retry_after_s=0.1)  # everybody waits for the same moment
     order: list[str] = []
 
     async def caller(name: str, priority: int) -> None:
@@ -59,7 +69,7 @@ async def test_a_new_persons_call_takes_the_next_place_before_those_waiting_long
     await asyncio.sleep(0.01)
     waiting.append(asyncio.create_task(caller("new lead", URGENT)))
     await asyncio.gather(*waiting)
-    assert order[:2] == ["activity0", "new lead"]  # the first was already at the front
+    assert order == ["new lead", "activity0", "activity1", "activity2"]
 
 
 async def test_a_429_holds_every_caller_until_retry_after_then_they_go_in_arrival_order() -> None:
@@ -128,10 +138,9 @@ async def test_a_caller_whose_work_was_abandoned_gives_up_its_turn_without_a_cal
 
 
 async def test_work_under_way_makes_its_next_call_before_new_work_starts() -> None:
-    budget = Budget(QuotaConfig(per_minute=600, per_hour=100_000))
-    for _ in range(60):  # the burst is spent
-        await budget.acquire()
-        budget.release(200)
+    budget = Budget(QuotaConfig(per_minute=6000, per_hour=1_000_000))
+    await budget.acquire()
+    budget.release(429, retry_after_s=0.1)  # everybody waits for the same moment
     order: list[str] = []
 
     async def chain(name: str, calls: int) -> None:
@@ -142,7 +151,6 @@ async def test_work_under_way_makes_its_next_call_before_new_work_starts() -> No
             budget.release(200)
 
     await asyncio.gather(chain("a", 2), chain("b", 2), chain("c", 2))
-    # b had its turn (waiting for the pace) when a came back; after b's call, a's and b's second
-    # calls go before c starts: nobody's work stays half done while new work begins.
-    assert order == ["a0", "b0", "a1", "b1", "c0", "c1"]
+    # Nobody's work stays half done while new work begins.
+    assert order == ["a0", "a1", "b0", "b1", "c0", "c1"]
     assert UNDER_WAY < NORMAL

@@ -1,10 +1,12 @@
 """Carries out ``consumer.freshsales.quota``: every Freshsales call waits here for its place in
 the quota.
 
-Waiting callers take turns by priority, then in arrival order (``turns.Turns``): a new person's
+Waiting callers take turns by priority, then in arrival order: a new person's
 call goes before the activities already waiting, and among equals a key that asked first sends
-first, so nobody starves. A caller waits only for the quota, never while holding a
-delivery slot: work that needs no call (a known person, an unchanged upsert) passes meanwhile.
+first, so nobody starves. A new person's calls may also use the reserve every window keeps
+(``Quota.wait_s``): however long the backlog, a place is free for them within moments. A caller
+waits only for the quota, never while holding a delivery slot: work that needs no call (a known
+person, an unchanged upsert) passes meanwhile.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import heapq
+import itertools
 import time
 from collections.abc import Callable
 
-from consumer.freshsales.pace import Pace
 from consumer.freshsales.quota import Quota, QuotaConfig, QuotaState
-from consumer.freshsales.turns import Turns
 
 # Quota waits of the current task (one per user's queue): time spent waiting for the quota is
 # not time spent failing, so the retry window does not count it.
@@ -64,10 +66,12 @@ class Abandoned(Exception):
 class Budget:
     def __init__(self, config: QuotaConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.quota = Quota(config)
-        self._pace = Pace()
         self._clock = clock
-        self._turns = Turns()
-        self._changed = asyncio.Event()
+        # Waiting callers by priority, then arrival; only the first may take a place. A new
+        # person arriving becomes the first at once, even while others wait for a place only
+        # the reserve could give them.
+        self._queue: list[tuple[int, int, asyncio.Event]] = []
+        self._order = itertools.count()
         self.waited_s = 0.0
         """Time callers spent waiting for the quota, summed over callers."""
         self.calls = 0
@@ -76,38 +80,46 @@ class Budget:
     async def acquire(self) -> None:
         """Wait until one more call fits the quota, then count it as sent."""
         start = self._clock()
+        priority = _priority.get()
+        me = (priority, next(self._order), asyncio.Event())
+        heapq.heappush(self._queue, me)
         self.waiting += 1
         try:
-            async with self._turns.turn(_priority.get()):
-                while (wait := self._wait_s()) != 0:
-                    self._changed.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(wait):
-                            await self._changed.wait()
-                abandoned = _abandoned.get()
-                if abandoned is not None and abandoned():
-                    raise Abandoned
-                now = self._clock()
-                self._pace.spend(now, self._rate(now))
-                self.quota.sent()
-                self.calls += 1
-                _priority.set(min(_priority.get(), UNDER_WAY))
+            while True:
+                wait: float | None = None  # not first: until woken
+                if self._queue[0] is me:
+                    now = self._clock()
+                    wait = self.quota.wait_s(now, reserve=priority != URGENT)
+                    if wait == 0:
+                        break
+                me[2].clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await me[2].wait()
+            abandoned = _abandoned.get()
+            if abandoned is not None and abandoned():
+                raise Abandoned
+            self.quota.sent()
+            self.calls += 1
+            _priority.set(min(priority, UNDER_WAY))
         finally:
+            self._leave(me)
             self.waiting -= 1
             waited = self._clock() - start
             self.waited_s += waited
             _waited_here.set(_waited_here.get() + waited)
 
-    def _wait_s(self) -> float | None:
-        """How long the next call waits: for a place in the windows, and for its pace."""
-        now = self._clock()
-        wait = self.quota.wait_s(now)
-        if wait is None:
-            return None
-        return max(wait, self._pace.wait_s(now, self._rate(now)))
+    def _leave(self, me: tuple[int, int, asyncio.Event]) -> None:
+        if self._queue and self._queue[0] is me:
+            heapq.heappop(self._queue)
+        else:
+            self._queue.remove(me)
+            heapq.heapify(self._queue)
+        self._wake()
 
-    def _rate(self, now: float) -> float:
-        return self.quota.calls_per_hour(now) / 3600.0
+    def _wake(self) -> None:
+        if self._queue:
+            self._queue[0][2].set()
 
     def release(
         self,
@@ -123,11 +135,12 @@ class Budget:
         self.quota.answered(now, rate_limited=status == 429, retry_after_s=retry_after_s)
         if remaining is not None:
             self.quota.server_remaining(now, remaining, total)
-        self._changed.set()
+        self._wake()
 
     def pressed(self) -> bool:
-        """Whether calls wait for the quota now (someone is waiting, or the next would)."""
-        return self.waiting > 0 or self._wait_s() != 0
+        """Whether calls wait for the quota now (someone is waiting, or the next would, the
+        reserve aside)."""
+        return self.waiting > 0 or self.quota.wait_s(self._clock(), reserve=True) != 0
 
     def state(self) -> QuotaState:
         return self.quota.state(self._clock())

@@ -126,13 +126,17 @@ class Quota:
     def capacity(self, window: _Window, now: float) -> int:
         return max(1, math.floor(window.limit * self.config.share * self.factor(now)))
 
-    def wait_s(self, now: float) -> float | None:
+    def wait_s(self, now: float, *, reserve: bool = False) -> float | None:
         """Seconds to wait before the next call may be sent (0: now). None: wait for an answer
-        of a call in flight, which frees nothing by itself but dates the call's place."""
+        of a call in flight, which frees nothing by itself but dates the call's place. With
+        ``reserve``, the call leaves each window's reserve free (see ``reserved``)."""
         longest = max(0.0, self._paused_until - now)
         for window in self._windows:
             window.expire(now)
-            wait = window.wait_s(self.capacity(window, now), self._in_flight, now)
+            capacity = self.capacity(window, now)
+            if reserve:
+                capacity -= reserved(capacity)
+            wait = window.wait_s(capacity, self._in_flight, now)
             if wait is None:
                 return None
             longest = max(longest, wait)
@@ -207,6 +211,16 @@ class Quota:
         """The sustained rate the budget allows now: what a backlog drains at."""
         minute, hour = self._windows
         return min(self.capacity(minute, now) * (HOUR / MINUTE), float(self.capacity(hour, now)))
+
+
+RESERVE: Final = 0.05
+
+
+def reserved(capacity: int) -> int:
+    """Places of a window only a new person's calls may take: 5% of it (none in a window of
+    fewer than 20). A backlog fills the windows as fast as they free up; without a reserve a new
+    lead would wait for the oldest call to age out — up to the window's whole length."""
+    return math.floor(capacity * RESERVE)
 
 
 def drain_eta_s(backlog: int, calls_per_event: float, calls_per_hour: float) -> float | None:
