@@ -277,3 +277,25 @@ async def test_a_session_window_folds_a_persons_events_even_with_quota_to_spare(
     async with running(r):
         await r.until_committed(3)
     assert [c.envelope["title"] for c in activities(r)] == [f"3 events: Feature Used {X}3"]
+
+
+async def test_while_many_people_wait_each_is_held_as_a_line_and_a_lone_one_goes_as_it_came() -> (
+    None
+):
+    r = rig(pressed=True, max_buffered=20)
+    r.engine.dispatcher._max_workers = 2
+    r.freshsales.gate = asyncio.Event()  # the quota is spent: nothing is answered for now
+    for n in range(3):  # round the people: nobody's second event comes before everyone's first
+        for user in range(200):
+            r.source.produce(track(n, user=f"p{user}"), key=f"p{user}".encode())
+    r.source.produce(track(0, "Lone Event", user="loner"), key=b"loner")
+    async with running(r):
+        await r.until(lambda: r.engine.buffered == 601, "everyone's events read")
+        assert r.engine.dispatcher.items <= 20 + 2  # far beyond MAX_BUFFERED: lines, not events
+        r.freshsales.gate.set()
+        await r.until_committed(601)
+    lone = [c.envelope for c in activities(r) if c.envelope["title"] == "Lone Event"]
+    assert len(lone) == 1  # its own activity, as it came, from its record read again
+    assert "messageId: loner-t0" in str(lone[0]["notes"])
+    assert (0, 600) in r.source.rereads
+    assert r.stats.outcomes["folded"] >= 200

@@ -133,6 +133,9 @@ class Pile:
     def gather(self, head: str, waiting: object) -> int:
         return 0
 
+    def compact(self, work: str) -> bool:
+        return False
+
     def size(self, work: str) -> int:
         return 1 + len(self.joined.get(work, []))
 

@@ -36,6 +36,9 @@ class Folder(Protocol[W_in]):
         """Just before ``head`` is handled: fold the work queued right behind it into it; how
         many, from the front."""
 
+    def compact(self, work: W_in) -> bool:
+        """``work`` is going to wait: hold it as compactly as possible (True when it changed)."""
+
     def size(self, work: W_in) -> int:
         """How many events ``work`` stands for."""
 
@@ -52,6 +55,9 @@ class NoFolding(Generic[W]):
 
     def gather(self, head: W, waiting: Iterable[W]) -> int:
         return 0
+
+    def compact(self, work: W) -> bool:
+        return False
 
     def size(self, work: W) -> int:
         return 1
@@ -116,6 +122,8 @@ class KeyedDispatcher(Generic[W]):
         queue = self._queues.get(key)
         if queue is None:
             self._queues[key] = deque((work,))
+            if len(self._workers) >= self._max_workers:  # no worker is free: it will wait
+                self._compact(work)
             self._turn(key)
             return
         waiting = len(queue) > 1 or key not in self._current
@@ -125,6 +133,12 @@ class KeyedDispatcher(Generic[W]):
                 self._folded += self._folder.folded(queue[-1]) - before
                 return
         queue.append(work)
+        self._compact(work)
+
+    def _compact(self, work: W) -> None:
+        before = self._folder.folded(work)
+        if self._folder.compact(work):
+            self._folded += self._folder.folded(work) - before
 
     def _turn(self, key: str) -> None:
         """Give ``key`` a turn for its head: at once, or after the folder's hold."""

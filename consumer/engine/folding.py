@@ -126,6 +126,17 @@ class Folding:
             taken += 1
         return taken
 
+    def compact(self, work: Work) -> bool:
+        """A lone activity that is going to wait for the quota is held as its line, like the
+        first of a digest: while thousands of people wait, each costs a line, not an event. Should
+        it go out alone after all, its record is read again."""
+        if work.members or work.line is None or not self.rules.activities:
+            return False
+        if self.rules.window_s <= 0 and not self._pressed():
+            return False
+        _start_digest(work)
+        return True
+
     def join(self, waiting: Work, work: Work) -> bool:
         if waiting.tracker is not work.tracker or work.members:
             return False
@@ -172,17 +183,21 @@ def _merge(waiting: Work, work: Work) -> None:
     waiting.members.append(_member(work))
 
 
+def _start_digest(waiting: Work) -> None:
+    assert waiting.line is not None
+    assert waiting.translation is not None
+    own = waiting.translation
+    waiting.members = [_member(waiting)]
+    waiting.person = finder(own)
+    waiting.chars = len(waiting.line.text)
+    # From now on only the lines are kept: the events themselves can be read again.
+    waiting.record = replace(waiting.record, value=None, headers=())
+    waiting.translation = Translation(own.outcome, own.type, own.message_id, (), own.identity)
+
+
 def _fold_activity(waiting: Work, work: Work, line: Line) -> None:
     if not waiting.members:
-        assert waiting.line is not None
-        assert waiting.translation is not None
-        own = waiting.translation
-        waiting.members = [_member(waiting)]
-        waiting.person = finder(own)
-        waiting.chars = len(waiting.line.text)
-        # From now on only the lines are kept: the events themselves can be read again.
-        waiting.record = replace(waiting.record, value=None, headers=())
-        waiting.translation = Translation(own.outcome, own.type, own.message_id, (), own.identity)
+        _start_digest(waiting)
     waiting.members.append(_member(work))
     waiting.chars += 1 + len(line.text)
     if waiting.person is None:
