@@ -299,3 +299,22 @@ async def test_while_many_people_wait_each_is_held_as_a_line_and_a_lone_one_goes
     assert "messageId: loner-t0" in str(lone[0]["notes"])
     assert (0, 600) in r.source.rereads
     assert r.stats.outcomes["folded"] >= 200
+
+
+async def test_a_buffer_filled_before_the_quota_got_short_is_folded_when_it_does() -> None:
+    r = rig(pressed=False, max_buffered=50)
+    r.engine.dispatcher._max_workers = 2
+    r.freshsales.gate = asyncio.Event()  # nothing is answered for now
+    for n in range(10):
+        for user in range(30):
+            r.source.produce(track(n, user=f"p{user}"), key=f"p{user}".encode())
+    async with running(r):
+        await r.until(lambda: r.engine.buffered >= 50, "the buffer full of whole events")
+        assert r.engine.dispatcher.folded == 0  # quota to spare: nothing folds
+        assert r.engine.buffered < 300  # fetching paused at MAX_BUFFERED
+        r.pressed[0] = True  # now calls wait for the quota
+        await r.until(lambda: r.engine.buffered == 300, "the rest read, folded")
+        await r.until(lambda: r.engine.dispatcher.items <= 50, "what waited folded")
+        r.freshsales.gate.set()
+        await r.until_committed(300)
+    assert r.stats.digests > 0

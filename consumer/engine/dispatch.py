@@ -135,6 +135,21 @@ class KeyedDispatcher(Generic[W]):
         queue.append(work)
         self._compact(work)
 
+    def compact_waiting(self) -> None:
+        """Fold or compact everything that waits (not started): the buffer filled before the
+        quota got short, and its events are going to wait after all."""
+        for key, queue in self._queues.items():
+            i = start = 1 if key in self._current else 0
+            while i < len(queue):
+                if i > start:
+                    before = self._folder.folded(queue[i - 1])
+                    if self._folder.join(queue[i - 1], queue[i]):
+                        self._folded += self._folder.folded(queue[i - 1]) - before
+                        del queue[i]
+                        continue
+                self._compact(queue[i])
+                i += 1
+
     def _compact(self, work: W) -> None:
         before = self._folder.folded(work)
         if self._folder.compact(work):

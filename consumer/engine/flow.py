@@ -42,10 +42,11 @@ def should_pause(
     return full or (paused and draining)
 
 
-def fetch_room(held: Held, limits: Limits, *, most: int) -> int:
+def fetch_room(held: Held, limits: Limits, *, most: int, folding: bool = False) -> int:
     """How many records one fetch may return: the free room, at least one (a paused source
-    returns nothing anyway), at most ``most``. Folded room counts too: most records fold."""
+    returns nothing anyway), at most ``most``. While what waits is folded (``folding``), the
+    folded room counts too: most records fetched then fold."""
     room = limits.items - held.items
-    if limits.folded:
+    if folding and limits.folded:
         room = max(room, limits.folded - held.folded)
     return max(1, min(most, room))

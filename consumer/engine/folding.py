@@ -126,6 +126,10 @@ class Folding:
             taken += 1
         return taken
 
+    def pressed(self) -> bool:
+        """Whether what waits would be folded now."""
+        return self.rules.window_s > 0 or self._pressed()
+
     def compact(self, work: Work) -> bool:
         """A lone activity that is going to wait for the quota is held as its line, like the
         first of a digest: while thousands of people wait, each costs a line, not an event. Should

@@ -128,7 +128,12 @@ class Engine:
                     status = 1
                     break
                 self._flow_control()
-                room = fetch_room(self._held(), self._limits, most=self.config.fetch_max_records)
+                room = fetch_room(
+                    self._held(),
+                    self._limits,
+                    most=self.config.fetch_max_records,
+                    folding=self._folding is not None and self._folding.pressed(),
+                )
                 batches = await self._source.fetch(room, self.config.fetch_timeout_s)
                 options = self._options()
                 for partition, records in batches.items():
@@ -168,6 +173,9 @@ class Engine:
             dispatcher.submit(work.key, work)
 
     def _flow_control(self) -> None:
+        folding = self._folding
+        if folding and self.dispatcher.items >= self.config.max_buffered and folding.pressed():
+            self.dispatcher.compact_waiting()  # room to read on, if what waits can fold
         pause = should_pause(
             self._held(),
             self._limits,
