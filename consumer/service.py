@@ -17,12 +17,13 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 
 from consumer.engine.breaker import Breaker
-from consumer.engine.delivery import Deliverer, Memory
+from consumer.engine.delivery import Deliverer
 from consumer.engine.folding import Folding, FoldRules
 from consumer.engine.loop import Engine, EngineConfig
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.outlets import Memory
 from consumer.engine.policy import RetryPolicy
 from consumer.engine.stats import Stats
 from consumer.freshsales.account import Wanted

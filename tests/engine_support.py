@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 from consumer.backoff import Backoff
 from consumer.engine.breaker import Breaker
-from consumer.engine.delivery import Deliverer, Memory
+from consumer.engine.delivery import Deliverer
 from consumer.engine.folding import Folding, FoldRules
 from consumer.engine.loop import Engine, EngineConfig
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.outlets import Memory
 from consumer.engine.policy import RetryPolicy
 from consumer.engine.source import Partition
 from consumer.engine.stats import Stats

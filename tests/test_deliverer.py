@@ -11,12 +11,13 @@ import orjson
 from consumer.backoff import Backoff
 from consumer.engine.breaker import Breaker
 from consumer.engine.chain import Chain, advance
-from consumer.engine.delivery import Deliverer, Memory
+from consumer.engine.delivery import Deliverer
 from consumer.engine.folding import Folding, FoldRules
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.engine.offsets import PartitionOffsets
+from consumer.engine.outlets import Memory
 from consumer.engine.policy import RetryPolicy
 from consumer.engine.source import Partition, Record
 from consumer.engine.work import Work

@@ -16,18 +16,23 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
 
+from consumer.backoff import Backoff
 from consumer.engine import apart
 from consumer.engine.breaker import Breaker
 from consumer.engine.chain import Chain, advance, forget
 from consumer.engine.finishing import Finisher
 from consumer.engine.folding import digest_translation, merged_translation
-from consumer.engine.memory.identities import IdentityCache
-from consumer.engine.memory.seen import SeenMessages
-from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.outlets import (
+    Letters,
+    Memory,
+    RecordDelivered,
+    Reread,
+    Standing,
+    activity_id,
+    finds_person,
+)
 from consumer.engine.policy import (
     Attempt,
     DeadLetter,
@@ -52,48 +57,11 @@ from consumer.freshsales.budget import (
     prioritized,
     waited_in_task,
 )
-from translate import DestinationError, Lookups, Options, Outcome, Reason, Step, Translation
+from translate import DestinationError, Options, Outcome, Reason, Translation
 
-# Activities are plain creates: these are the types whose messageIds are de-duplicated.
-ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
 _NEW_PERSON_TYPES = frozenset({"identify", "group"})
-
-
-class Standing(Protocol):
-    """The account as deliveries need it: its settings, and whether the key is accepted."""
-
-    @property
-    def lookups(self) -> Lookups: ...
-
-    @property
-    def delivering(self) -> asyncio.Event:
-        """Set while deliveries may talk to Freshsales."""
-
-    def refused(self, error: DestinationError) -> None:
-        """A fatal answer (a refused key): stop delivering until the key works again."""
-
-
-class Letters(Protocol):
-    async def write(
-        self, record: Record, reason: Reason, error: DestinationError, attempts: int
-    ) -> None:
-        """Return once the dead-letter topic has the letter (never gives up: nothing may be
-        lost, the offset stays open meanwhile)."""
-
-
-RecordDelivered = Callable[[str], Awaitable[None]]
-"""Write a delivered activity's messageId to the ledger; raises BrokerError."""
-Reread = Callable[[Partition, int], Awaitable[Record | None]]
-"""The source's ``reread``: a folded event's record, to dead-letter or send it on its own."""
-
-
-@dataclass
-class Memory:
-    """What the engine remembers to spend fewer calls."""
-
-    people: IdentityCache
-    upserts: UpsertMemory | None
-    seen: SeenMessages
+REREAD_BACKOFF = Backoff(1.0, 30.0)
+"""Reading a folded event again while Kafka cannot answer: its offset stays open meanwhile."""
 
 
 class Deliverer:
@@ -148,7 +116,7 @@ class Deliverer:
         elif work.translation is None or work.translation.outcome is not Outcome.DELIVER:
             outcome = work.translation.outcome.value if work.translation else "empty"
             self._done.finish(work, "skipped", reason=outcome)
-        elif _activity_id(work.translation) in self._memory.seen:
+        elif activity_id(work.translation) in self._memory.seen:
             self._done.finish(work, "deduplicated")
         elif await self._deliver(work, work.translation) and urgent:
             self._done.new_person_delivered(work)
@@ -220,7 +188,7 @@ class Deliverer:
                     number=attempt,
                     failing_for_s=now - failing_since - waited,
                     remembered=chain.remembered,
-                    can_refresh=not refreshed and _finds_person(translation),
+                    can_refresh=not refreshed and finds_person(translation),
                     merged=max(0, len(work.members) - 1),
                 )
                 decision = decide(error, facts, self._policy, random.random())
@@ -300,13 +268,15 @@ class Deliverer:
         partition = Partition(work.record.topic, work.record.partition)
         found = None
         if self._reread is not None:
+            delays = REREAD_BACKOFF.delays()
             while True:
                 try:
                     found = await self._reread(partition, offset)
                     break
                 except BrokerError as exc:
-                    self._done.log(work, "reread_retrying", offset=offset, error=exc)
-                    await asyncio.sleep(1.0)
+                    delay = next(delays)
+                    self._done.log(work, "reread_retrying", offset=offset, error=exc, delay_s=delay)
+                    await asyncio.sleep(delay)
         return found or Record(work.record.topic, work.record.partition, offset, None, None)
 
     async def _remember(self, work: Work, translation: Translation) -> None:
@@ -318,7 +288,7 @@ class Deliverer:
         if work.members and work.members[0].line is not None:
             ids = [m.message_id for m in work.members if m.message_id is not None]
         else:
-            ids = [i for i in (_activity_id(translation),) if i is not None]
+            ids = [i for i in (activity_id(translation),) if i is not None]
         for message_id in ids:
             seen.add(message_id)
         try:
@@ -345,15 +315,3 @@ class Deliverer:
             self._done.finish_member(
                 work, member, "dead_lettered", reason=reason.value, attempt=attempts, error=error
             )
-
-
-def _finds_person(translation: Translation) -> bool:
-    # A person read by the id memory holds (a group without email) is not found by the event.
-    return any(
-        request.step is Step.PERSON and "{person." not in request.path
-        for request in translation.requests
-    )
-
-
-def _activity_id(translation: Translation) -> str | None:
-    return translation.message_id if translation.type in ACTIVITY_TYPES else None
