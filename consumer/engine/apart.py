@@ -30,7 +30,6 @@ def part(work: Work, members: list[Member]) -> Work:
         work,
         record=record,
         translation=stands,
-        fetched_at=first.fetched_at,
         line=first.line,
         members=list(members),
     )

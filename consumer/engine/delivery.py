@@ -123,7 +123,7 @@ class Deliverer:
 
     async def _folded(self, work: Work) -> None:
         options = self._options()
-        if work.members[0].line is None:  # merged identifies
+        if work.members[0].text is None:  # merged identifies
             merged = merged_translation(work, options)
             if merged is None:
                 await self._deliver_apart(work)  # each was valid alone: one by one, no guessing
@@ -242,7 +242,7 @@ class Deliverer:
         """What stood for several, refused: each identify on its own; a digest in halves, down
         to single events, so that only the one at fault is dead-lettered."""
         self._done.log(work, "coalescing_undone", coalesced=len(work.members) - 1)
-        if work.members[0].line is None:
+        if work.members[0].text is None:
             for member in work.members:
                 if member is work.members[0] and work.original is not None:
                     await self._deliver(apart.first(work), work.original)
@@ -285,7 +285,7 @@ class Deliverer:
         seen = self._memory.seen
         if not seen.enabled:
             return
-        if work.members and work.members[0].line is not None:
+        if work.members and work.members[0].text is not None:
             ids = [m.message_id for m in work.members if m.message_id is not None]
         else:
             ids = [i for i in (activity_id(translation),) if i is not None]

@@ -29,15 +29,15 @@ class Finisher:
         """Settle ``work`` and everything folded into it."""
         members = work.members
         if len(members) > 1:
-            if members[0].line is not None:
+            if members[0].text is not None:
                 fields["digest"] = len(members)
             else:
                 fields["coalesced"] = len(members) - 1
         self.finish_one(work, outcome, **fields)
         for member in members[1:]:
-            kind = "folded" if member.line is not None else "coalesced"
+            kind = "folded" if member.text is not None else "coalesced"
             self.finish_member(work, member, kind, into_offset=work.record.offset)
-        if len(members) > 1 and members[0].line is not None:
+        if len(members) > 1 and members[0].text is not None:
             self.stats.digests += 1
 
     def finish_one(self, work: Work, outcome: str, **fields: object) -> None:
@@ -50,7 +50,8 @@ class Finisher:
 
     def finish_member(self, work: Work, member: Member, outcome: str, **fields: object) -> None:
         """Settle one event folded into ``work``, by itself."""
-        self._settle(work, member.offset, member.type, member.fetched_at, outcome, fields)
+        # A folded event's wait counts from the first of its digest (its own time is not kept).
+        self._settle(work, member.offset, member.type, work.fetched_at, outcome, fields)
         self.log(work, outcome, offset=member.offset, message_id=member.message_id, **fields)
 
     def _settle(

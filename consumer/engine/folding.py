@@ -173,7 +173,10 @@ def _identifies(waiting: Work, work: Work) -> bool:
 def _member(work: Work) -> Member:
     t = work.translation
     assert t is not None
-    return Member(work.record.offset, t.message_id, t.type, work.fetched_at, work.line)
+    line = work.line
+    if line is None:
+        return Member(work.record.offset, t.message_id, t.type)
+    return Member(work.record.offset, t.message_id, t.type, line.text, line.title, line.stage)
 
 
 def _merge(waiting: Work, work: Work) -> None:
@@ -221,6 +224,6 @@ def merged_translation(work: Work, options: Options) -> Translation | None:
 
 def digest_translation(work: Work, members: list[Member], options: Options) -> Translation:
     """The digest activity of ``members`` (two or more) of a folded activity run."""
-    lines = [m.line for m in members if m.line is not None]
+    lines = [line for m in members if (line := m.line) is not None]
     identity = work.translation.identity if work.translation else None
     return digest(lines, options, person=work.person, identity=identity)

@@ -16,15 +16,25 @@ from translate.digest import Line
 
 @dataclass(slots=True)
 class Member:
-    """One event a folded work stands for, kept as little as it can be: its offset, its
-    messageId, its type and (an activity) its digest line. Its record is read again from the
-    source only if it must be dead-lettered on its own."""
+    """One event a folded work stands for, kept as little as it can be — a few hundred bytes
+    while hundreds of thousands wait: its offset, its messageId, its type and (an activity) the
+    parts of its digest line. Its record is read again from the source only if it must go, or be
+    dead-lettered, on its own."""
 
     offset: int
     message_id: str | None
     type: str
-    fetched_at: float
-    line: Line | None = None
+    text: str | None = None
+    """An activity's line in a digest's notes (None: an identify)."""
+    title: str = ""
+    stage: str | None = None
+
+    @property
+    def line(self) -> Line | None:
+        if self.text is None:
+            return None
+        at = self.text.partition(" · ")[0]
+        return Line(self.type, at, self.title, self.text, self.message_id, self.stage)
 
 
 @dataclass(slots=True)
