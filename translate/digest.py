@@ -41,6 +41,8 @@ from translate.model import (
 MAX_TITLE: Final = 255
 """Freshsales' limit for a sales activity's title."""
 _PAGES: Final = frozenset({"page", "screen"})
+SEPARATOR: Final = " \u00b7 "
+"""Between the parts of a line: time, title, properties, messageId."""
 TIMES: Final = "\u00d7"
 """The multiplication sign between a name and its count, as in the documented titles."""
 
@@ -81,7 +83,7 @@ def line_of(translation: Translation, max_chars: int) -> Line | None:
     parts = [at, name, *([", ".join(properties)] if properties else [])]
     if mid is not None:
         parts.append(f"messageId: {mid}")
-    text = " · ".join(parts)
+    text = SEPARATOR.join(parts)
     if len(text) > max_chars:
         return None
     # Titles repeat across thousands of waiting events (Viewed Pricing, …): keep one copy each.

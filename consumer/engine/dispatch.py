@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, Protocol, TypeVar
 
@@ -82,7 +81,9 @@ class KeyedDispatcher(Generic[W]):
         self._folder: Folder[W] = folder or NoFolding()
         self._priority = priority
         self._max_workers = workers
-        self._queues: dict[str, deque[W]] = {}
+        # A list, not a deque: most keys hold one piece of work, and a deque costs ~600 bytes
+        # even then; a backlog read far ahead holds tens of thousands of keys.
+        self._queues: dict[str, list[W]] = {}
         self._ready: list[tuple[int, int, str]] = []
         self._turns: dict[str, int] = {}  # key → its one valid turn (ready or held back)
         self._held: dict[str, asyncio.TimerHandle] = {}
@@ -121,7 +122,7 @@ class KeyedDispatcher(Generic[W]):
         self._idle.clear()
         queue = self._queues.get(key)
         if queue is None:
-            self._queues[key] = deque((work,))
+            self._queues[key] = [work]
             if len(self._workers) >= self._max_workers:  # no worker is free: it will wait
                 self._compact(work)
             self._turn(key)
@@ -199,7 +200,7 @@ class KeyedDispatcher(Generic[W]):
                 continue
             finally:
                 self._current.pop(key, None)
-            queue.popleft()
+            del queue[0]
             self._settled((work,))
             if queue:
                 self._turn(key)

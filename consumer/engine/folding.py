@@ -176,7 +176,7 @@ def _member(work: Work) -> Member:
     line = work.line
     if line is None:
         return Member(work.record.offset, t.message_id, t.type)
-    return Member(work.record.offset, t.message_id, t.type, line.text, line.title, line.stage)
+    return Member.of_line(work.record.offset, line)
 
 
 def _merge(waiting: Work, work: Work) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.source import Record
 from translate import Request, Translation, TranslationError
+from translate.digest import SEPARATOR as _SEPARATOR
 from translate.digest import Line
 
 
@@ -25,16 +26,29 @@ class Member:
     message_id: str | None
     type: str
     text: str | None = None
-    """An activity's line in a digest's notes (None: an identify)."""
+    """An activity's line in a digest's notes without its messageId, which is kept once, above
+    (None: an identify)."""
     title: str = ""
     stage: str | None = None
+
+    @classmethod
+    def of_line(cls, offset: int, line: Line) -> Member:
+        text = line.text
+        if line.message_id is not None:
+            text = text.removesuffix(_mid_part(line.message_id))
+        return cls(offset, line.message_id, line.kind, text, line.title, line.stage)
 
     @property
     def line(self) -> Line | None:
         if self.text is None:
             return None
-        at = self.text.partition(" · ")[0]
-        return Line(self.type, at, self.title, self.text, self.message_id, self.stage)
+        at = self.text.partition(_SEPARATOR)[0]
+        text = self.text if self.message_id is None else self.text + _mid_part(self.message_id)
+        return Line(self.type, at, self.title, text, self.message_id, self.stage)
+
+
+def _mid_part(message_id: str) -> str:
+    return f"{_SEPARATOR}messageId: {message_id}"
 
 
 @dataclass(slots=True)
