@@ -318,3 +318,28 @@ async def test_a_buffer_filled_before_the_quota_got_short_is_folded_when_it_does
         r.freshsales.gate.set()
         await r.until_committed(300)
     assert r.stats.digests > 0
+
+
+async def test_a_buffer_still_draining_from_full_is_folded_when_the_quota_gets_short() -> None:
+    r = rig(pressed=False, max_buffered=50)
+    r.engine.dispatcher._max_workers = 2
+    gate, answered = asyncio.Event(), [0]
+
+    async def a_few_then_hold(call: Call) -> None:
+        answered[0] += 1
+        if answered[0] > 6:
+            await gate.wait()
+
+    r.freshsales.before = a_few_then_hold
+    for n in range(10):
+        for user in range(30):
+            r.source.produce(track(n, user=f"p{user}"), key=f"p{user}".encode())
+    async with running(r):
+        await r.until(lambda: answered[0] > 6, "a few calls answered")
+        # Fetching stays paused until the buffer drains to half: below full, above half.
+        assert 25 < r.engine.buffered < 50
+        r.pressed[0] = True
+        await r.until(lambda: r.engine.buffered > 250, "the rest read, folded")
+        gate.set()
+        await r.until_committed(300)
+    assert r.stats.digests > 0

@@ -6,6 +6,9 @@ or merge, bounded by MAX_FOLDED. Folded events cost a few hundred bytes each, so
 reads far ahead of what it can send while the quota is short — far enough to reach a new person
 at the back of a backlog — with memory bounded by the people waiting rather than their events.
 
+Whole events fill the buffer while calls still go out at once; when the quota then gets short,
+they are going to wait after all, and are folded then (``should_compact``), so that reading goes on.
+
 Fetching pauses while either is full (and stays paused until it has drained to half, so the
 loop does not flap at the limit), while the key is refused (nothing could be delivered), and while
 the circuit breaker is open with work buffered (the buffered work probes Freshsales; with none,
@@ -50,3 +53,11 @@ def fetch_room(held: Held, limits: Limits, *, most: int, folding: bool = False) 
     if folding and limits.folded:
         room = max(room, limits.folded - held.folded)
     return max(1, min(most, room))
+
+
+def should_compact(held: Held, limits: Limits, *, paused: bool, pressed: bool) -> bool:
+    """Whether to fold what waits whole: calls wait for the quota (``pressed``) while whole events
+    hold fetching back — the buffer is full of them, or still draining from full."""
+    if not pressed or limits.folded == 0:
+        return False
+    return held.items >= limits.items or (paused and held.items > limits.items // 2)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from consumer.engine.breaker import Breaker
 from consumer.engine.dispatch import WORKERS, KeyedDispatcher
-from consumer.engine.flow import Held, Limits, fetch_room, should_pause
+from consumer.engine.flow import Held, Limits, fetch_room, should_compact, should_pause
 from consumer.engine.folding import Folding
 from consumer.engine.intake import work_from
 from consumer.engine.offsets import Offsets
@@ -89,6 +89,7 @@ class Engine:
         """When the loop last came round (monotonic): /healthz fails when it stops turning."""
         self.stopping = False
         self._paused = False
+        self._compacted_at = float("-inf")
         self._partitions = Partitions(
             source,
             self.offsets,
@@ -174,7 +175,17 @@ class Engine:
 
     def _flow_control(self) -> None:
         folding = self._folding
-        if folding and self.dispatcher.items >= self.config.max_buffered and folding.pressed():
+        now = time.monotonic()
+        # Compacting walks every waiting key: once a second at most, since what cannot fold
+        # (an identify, work under way) stays whole and keeps the condition true.
+        if (
+            folding
+            and now - self._compacted_at >= 1.0
+            and should_compact(
+                self._held(), self._limits, paused=self._paused, pressed=folding.pressed()
+            )
+        ):
+            self._compacted_at = now
             self.dispatcher.compact_waiting()  # room to read on, if what waits can fold
         pause = should_pause(
             self._held(),
