@@ -230,6 +230,7 @@ async def test_a_message_id_delivered_before_or_twice_in_a_digest_is_sent_once()
 async def test_a_new_person_goes_before_the_activities_waiting_for_the_quota() -> None:
     r = rig(pressed=True)
     r.engine.dispatcher._max_workers = 1  # one call at a time: the order is visible
+    r.engine.dispatcher._spare = 0
     gate = await first_call_held(r)
     for u in range(3):
         r.source.produce(track(0, user=f"busy{u}"), key=f"busy{u}".encode())
@@ -248,6 +249,23 @@ async def test_a_new_person_goes_before_the_activities_waiting_for_the_quota() -
         "sales_activities",
         "sales_activities",
     ]
+
+
+async def test_a_new_person_does_not_wait_for_a_worker_when_every_worker_waits_for_the_quota() -> (
+    None
+):
+    r = rig(pressed=True)
+    r.engine.dispatcher._max_workers = 3
+    r.freshsales.gate = asyncio.Event()  # the quota is spent: nobody is answered for now
+    for u in range(10):
+        r.source.produce(track(0, user=f"busy{u}"), key=f"busy{u}".encode())
+    async with running(r):
+        await r.until(lambda: len(r.freshsales.calls) == 3, "every worker waiting")
+        r.source.produce(identify("lead"), key=b"lead")
+        await r.until(lambda: len(r.freshsales.calls) == 4, "the lead's call, beside them")
+        assert r.freshsales.calls[-1].envelope.get("emails") == "lead@example.com"
+        r.freshsales.gate.set()
+        await r.until_committed(11)
 
 
 async def test_the_engine_reads_far_ahead_holding_what_waits_as_lines() -> None:

@@ -190,6 +190,31 @@ async def test_a_key_of_higher_priority_is_handled_before_keys_that_were_ready_e
     assert handler.finished == ["busy", "new-lead", "old0", "old1", "old2"]
 
 
+async def test_urgent_work_starts_on_a_spare_worker_when_every_worker_is_busy() -> None:
+    handler = Recorder()
+    dispatcher = KeyedDispatcher(
+        handler, priority=lambda work: 0 if work.startswith("new") else 1, workers=2, spare=1
+    )
+    gates = [handler.hold(f"old{n}") for n in range(4)] + [handler.hold("new1")]
+    for n in range(4):
+        dispatcher.submit(f"old{n}", f"old{n}")
+    await asyncio.sleep(0.01)
+    dispatcher.submit("lead1", "new1")
+    dispatcher.submit("lead2", "new2")
+    await asyncio.sleep(0.01)
+    # Two workers busy with old work; the spare one took the first lead, none is left for the
+    # second; old work never takes the spare.
+    assert handler.started == ["old0", "old1", "new1"]
+    gates[-1].set()
+    await asyncio.sleep(0.01)
+    assert handler.started == ["old0", "old1", "new1", "new2"]
+    for gate in gates:
+        gate.set()
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert sorted(handler.finished) == ["new1", "new2", "old0", "old1", "old2", "old3"]
+    assert handler.most_running == 3
+
+
 async def test_a_folder_may_hold_a_head_back_so_that_more_can_join_it() -> None:
     handler, pile = Recorder(), Pile(hold_s=0.05)
     dispatcher = KeyedDispatcher(handler, folder=pile)

@@ -3,10 +3,13 @@
 Events with one key (userId, else anonymousId, else messageId) are handled one at a time, in the
 order they were submitted; events of different keys run concurrently, on at most ``workers``
 tasks. A key whose head is ready joins a queue of ready keys ordered by ``priority`` (lower
-first: a new person's identify before other people's activities), then by arrival. The total
-in flight is bounded by the handler (it holds a slot around each call, not while it waits to
-retry, so a stuck key never blocks the others); what is buffered is bounded by the source, which
-pauses fetching (see ``items`` and ``folded``).
+first: a new person's identify before other people's activities), then by arrival. Work of
+priority ``URGENT`` (the budget's) may start on up to ``spare`` more tasks (the engine's:
+:data:`SPARE_WORKERS`) when every worker is busy: with the quota short every worker may be
+waiting for it, and a new person must not wait for one to free up (the quota keeps a reserve for
+exactly their calls). The total in flight is bounded by the handler (it holds a slot around each
+call, not while it waits to retry, so a stuck key never blocks the others); what is buffered is
+bounded by the source, which pauses fetching (see ``items`` and ``folded``).
 
 Work submitted behind work that has not started may be folded into it (``Folder.join``): the
 events wait as one compact piece and go out as one (``consumer.engine.folding``); just before a
@@ -22,9 +25,12 @@ import itertools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, Protocol, TypeVar
 
+from consumer.freshsales.budget import URGENT
+
 W = TypeVar("W")
 W_in = TypeVar("W_in", contravariant=True)
 WORKERS = 256
+SPARE_WORKERS = 32
 
 
 class Folder(Protocol[W_in]):
@@ -76,11 +82,13 @@ class KeyedDispatcher(Generic[W]):
         folder: Folder[W] | None = None,
         priority: Callable[[W], int] = lambda work: 0,
         workers: int = WORKERS,
+        spare: int = 0,
     ) -> None:
         self._handle = handle
         self._folder: Folder[W] = folder or NoFolding()
         self._priority = priority
         self._max_workers = workers
+        self._spare = spare
         # A list, not a deque: most keys hold one piece of work, and a deque costs ~600 bytes
         # even then; a backlog read far ahead holds tens of thousands of keys.
         self._queues: dict[str, list[W]] = {}
@@ -171,14 +179,18 @@ class KeyedDispatcher(Generic[W]):
         queue = self._queues.get(key)
         if not queue or self._turns.get(key) != turn:
             return
-        heapq.heappush(self._ready, (self._priority(queue[0]), turn, key))
-        if len(self._workers) < self._max_workers:
+        priority = self._priority(queue[0])
+        heapq.heappush(self._ready, (priority, turn, key))
+        most = self._max_workers + (self._spare if priority <= URGENT else 0)
+        if len(self._workers) < most:
             task = asyncio.get_running_loop().create_task(self._work())
             self._workers.add(task)
             task.add_done_callback(self._workers.discard)
 
     async def _work(self) -> None:
         while self._ready:
+            if len(self._workers) > self._max_workers and self._ready[0][0] > URGENT:
+                return  # a spare worker: it takes urgent work only
             _, turn, key = heapq.heappop(self._ready)
             queue = self._queues.get(key)
             if not queue or self._turns.get(key) != turn:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from consumer.engine.breaker import Breaker
-from consumer.engine.dispatch import WORKERS, KeyedDispatcher
+from consumer.engine.dispatch import SPARE_WORKERS, WORKERS, KeyedDispatcher
 from consumer.engine.flow import Held, Limits, fetch_room, should_compact, should_pause
 from consumer.engine.folding import Folding
 from consumer.engine.intake import work_from
@@ -81,7 +81,11 @@ class Engine:
         self.offsets: Offsets[Partition] = Offsets()
         self._folding = folding
         self.dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(
-            handler.handle, folder=folding, priority=handler.priority, workers=config.workers
+            handler.handle,
+            folder=folding,
+            priority=handler.priority,
+            workers=config.workers,
+            spare=SPARE_WORKERS,
         )
         self.assigned = False
         """Partitions were assigned at the last rebalance (what /readyz reports)."""
