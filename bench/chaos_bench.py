@@ -24,10 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import random
 import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -45,6 +43,7 @@ from bench.recording import machine, write
 from sandbox.audit import UserStream, audit
 from sandbox.broker import Broker, kafka_broker
 from sandbox.faultmix import every_nth_request
+from sandbox.process import service_env, start_service
 from sandbox.simulator import Fault, Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics, new_producer
 
@@ -132,21 +131,21 @@ async def run_chaos(broker: Broker, plan: Plan) -> dict[str, Any]:
 
             async with running(Simulator(config)) as served:
                 sim = served.simulator
-                env = {
-                    "PATH": os.environ.get("PATH", ""),
-                    **broker.service_env(topic, group),
-                    "FRESHSALES_BASE_URL": served.base_url(),
-                    "FRESHSALES_API_KEY": API_KEY,
-                    "HTTP_PORT": "0",
-                    "LOG_LEVEL": "info",
-                    "MAX_IN_FLIGHT": str(plan.max_in_flight),
+                env = service_env(
+                    broker,
+                    topic,
+                    group,
+                    served.base_url(),
+                    API_KEY,
+                    LOG_LEVEL="info",
+                    MAX_IN_FLIGHT=str(plan.max_in_flight),
                     # The engine under chaos, not the quota: the simulator enforces none either.
-                    "FRESHSALES_RATE_LIMIT_PER_MINUTE": "1000000",
-                    "FRESHSALES_RATE_LIMIT_PER_HOUR": "1000000",
+                    FRESHSALES_RATE_LIMIT_PER_MINUTE="1000000",
+                    FRESHSALES_RATE_LIMIT_PER_HOUR="1000000",
                     # A killed member's partitions come back within about two seconds.
-                    "KAFKA_SESSION_TIMEOUT_MS": "1000",
-                    "KAFKA_HEARTBEAT_INTERVAL_MS": "300",
-                }
+                    KAFKA_SESSION_TIMEOUT_MS="1000",
+                    KAFKA_HEARTBEAT_INTERVAL_MS="300",
+                )
                 async with (
                     every_nth_request(sim, plan.slow_every, Fault(delay_s=plan.slow_s)),
                     every_nth_request(sim, plan.throttle_every, Fault(status=429, retry_after="1")),
@@ -252,9 +251,7 @@ async def _kill_repeatedly(
 
 
 async def _start(env: dict[str, str], log: IO[bytes]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "consumer", "run", env=env, stdout=log
-    )
+    return await start_service(env, log)
 
 
 async def until_committed(

@@ -17,13 +17,13 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 
 from consumer.engine.breaker import Breaker
-from consumer.engine.delivery import Deliverer, Memory
-from consumer.engine.dispatch import no_fold
-from consumer.engine.folding import IdentifyFolding
+from consumer.engine.delivery import Deliverer
+from consumer.engine.folding import Folding, FoldRules
 from consumer.engine.loop import Engine, EngineConfig
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.outlets import Memory
 from consumer.engine.policy import RetryPolicy
 from consumer.engine.stats import Stats
 from consumer.freshsales.account import Wanted
@@ -124,6 +124,7 @@ class Service:
         s = self.settings
         standing = self.standing
         progress = asyncio.Event()
+        source = KafkaSource(consumer_config(s), s.kafka_topic)
         deliverer = self._deliverer = Deliverer(
             self.caller,
             standing,
@@ -137,18 +138,22 @@ class Service:
             policy=RetryPolicy(window_s=float(s.retry_max_seconds)),
             breaker=self.breaker,
             progress=progress,
+            options=lambda: standing.options,
+            reread=source.reread,
         )
         engine = self.engine = Engine(
-            KafkaSource(consumer_config(s), s.kafka_topic),
-            deliverer.handle,
+            source,
+            deliverer,
             options=lambda: standing.options,
             delivering=standing.delivering,
             breaker=self.breaker,
             progress=progress,
             config=EngineConfig(
-                max_buffered=s.max_buffered, shutdown_grace_s=float(s.shutdown_grace_seconds)
+                max_buffered=s.max_buffered,
+                max_folded=s.max_folded,
+                shutdown_grace_s=float(s.shutdown_grace_seconds),
             ),
-            fold=IdentifyFolding(lambda: standing.options) if s.coalesce_identifies else no_fold,
+            folding=folding(s, self.budget),
             # The group's division of the topic is the replicas' division of the quota.
             on_assignment=self.budget.assigned,
         )
@@ -164,6 +169,24 @@ class Service:
                 task.cancel()
             log.info("stopped", **dict(self.stats.outcomes))
             quota_line.log()
+
+
+def folding(s: Settings, budget: Budget) -> Folding | None:
+    """How waiting events fold together; None when neither identifies nor activities do.
+    Activities fold only while calls wait for the quota (``budget.pressed``)."""
+    window = s.digest_window_s
+    if window is None and not s.coalesce_identifies:
+        return None
+    return Folding(
+        FoldRules(
+            identifies=s.coalesce_identifies,
+            activities=window is not None,
+            window_s=window or 0.0,
+            max_events=s.digest_max_events,
+            max_chars=s.digest_max_chars,
+        ),
+        pressed=budget.pressed,
+    )
 
 
 def wanted(s: Settings) -> Wanted:

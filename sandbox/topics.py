@@ -12,7 +12,7 @@ from aiokafka.structs import RecordMetadata
 
 
 def new_producer(bootstrap_servers: str, **options: Any) -> AIOKafkaProducer:
-    # acks=0 and the idempotent producer are broken on Tansu (tansu-broker.md §1.2).
+    # acks=0 and the idempotent producer are broken on Tansu (it cannot initialise them).
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=False, **options
     )

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 
 from consumer.backoff import Backoff
 from consumer.engine.breaker import Breaker
-from consumer.engine.delivery import Deliverer, Memory
-from consumer.engine.dispatch import no_fold
-from consumer.engine.folding import IdentifyFolding
+from consumer.engine.delivery import Deliverer
+from consumer.engine.folding import Folding, FoldRules
 from consumer.engine.loop import Engine, EngineConfig
 from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.outlets import Memory
 from consumer.engine.policy import RetryPolicy
 from consumer.engine.source import Partition
 from consumer.engine.stats import Stats
@@ -41,6 +41,8 @@ class Rig:
     breaker: Breaker
     deliverer: Deliverer
     engine: Engine
+    pressed: list[bool]
+    """[whether calls wait for the quota]: set it to change it while the engine runs."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     status: int | None = None
 
@@ -75,12 +77,15 @@ def rig(
     shutdown_grace_s: float = 5.0,
     revoke_grace_s: float = 1.0,
     fold: bool = True,
+    rules: FoldRules | None = None,
+    pressed: bool = False,
     policy: RetryPolicy = QUICK_RETRIES,
     breaker: Breaker | None = None,
     dedupe: bool = True,
     on_assignment: Callable[[int, int | None], None] | None = None,
 ) -> Rig:
     source = FakeSource(partitions)
+    quota = [pressed]  # whether calls wait for the quota: activities fold only then
     freshsales = FakeFreshsales()
     letters, ledger, standing = FakeLetters(), FakeLedger(), FakeStanding()
     breaker = breaker or Breaker()
@@ -94,10 +99,12 @@ def rig(
         policy=policy,
         breaker=breaker,
         progress=progress,
+        options=lambda: options,
+        reread=source.reread,
     )
     engine = Engine(
         source,
-        deliverer.handle,
+        deliverer,
         options=lambda: options,
         delivering=standing.delivering,
         breaker=breaker,
@@ -109,10 +116,10 @@ def rig(
             fetch_timeout_s=0.01,
             commit_spacing_s=0.0,
         ),
-        fold=IdentifyFolding(lambda: options) if fold else no_fold,
+        folding=Folding(rules or FoldRules(), pressed=lambda: quota[0]) if fold else None,
         on_assignment=on_assignment,
     )
-    return Rig(source, freshsales, letters, ledger, standing, breaker, deliverer, engine)
+    return Rig(source, freshsales, letters, ledger, standing, breaker, deliverer, engine, quota)
 
 
 @asynccontextmanager

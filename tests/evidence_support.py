@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +12,8 @@ from typing import IO, Any
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from sandbox.process import service_env as sandbox_env
+from sandbox.process import start_service
 from sandbox.simulator import RunningSimulator
 from tests.kafka_support import KafkaTopic
 from tests.service_support import API_KEY
@@ -72,16 +72,13 @@ async def dead_letters(topic: KafkaTopic, count: int) -> list[Letter]:
 
 def service_env(topic: KafkaTopic, served: RunningSimulator, **extra: str) -> dict[str, str]:
     """The environment of ``freshsales-destination run`` against the test broker and simulator."""
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        **topic.broker.service_env(topic.name, topic.group_id),
-        "FRESHSALES_BASE_URL": served.base_url(),
-        "FRESHSALES_API_KEY": API_KEY,
-        "HTTP_PORT": "0",
+    unpaced = {
         "FRESHSALES_RATE_LIMIT_PER_MINUTE": "1000000",
         "FRESHSALES_RATE_LIMIT_PER_HOUR": "1000000",
-        **extra,
     }
+    return sandbox_env(
+        topic.broker, topic.name, topic.group_id, served.base_url(), API_KEY, **(unpaced | extra)
+    )
 
 
 @dataclass
@@ -107,12 +104,10 @@ class Process:
 @asynccontextmanager
 async def service_process(env: dict[str, str]) -> AsyncIterator[Process]:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "consumer", "run", env=env, stdout=out, stderr=err
-        )
+        started = await start_service(env, out, err)
         try:
-            yield Process(process, out, err)
+            yield Process(started, out, err)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            if started.returncode is None:
+                started.kill()
+                await started.wait()

@@ -8,7 +8,16 @@ import time
 
 import pytest
 
-from consumer.freshsales.budget import Abandoned, Budget, abandon_when, waited_in_task
+from consumer.freshsales.budget import (
+    NORMAL,
+    UNDER_WAY,
+    URGENT,
+    Abandoned,
+    Budget,
+    abandon_when,
+    prioritized,
+    waited_in_task,
+)
 from consumer.freshsales.quota import HOUR, Quota, QuotaConfig
 
 
@@ -33,6 +42,47 @@ async def test_calls_within_the_quota_go_at_its_rate() -> None:
     assert budget.calls == 10
     state = budget.state()
     assert (state.minute.used, state.minute.remaining) == (10, 590)
+
+
+async def test_a_full_window_keeps_a_reserve_that_only_a_new_persons_call_may_take() -> None:
+    # A reserve of 2 a minute; spacing out of the way.
+    budget = settled(QuotaConfig(per_minute=40, per_hour=10_000, burst_s=60))
+    for _ in range(38):  # a backlog fills the minute as far as it may
+        budget.release(200, ticket=await budget.acquire())
+    activity = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0.05)
+    assert not activity.done()  # the last two places are kept
+    assert budget.pressed()
+
+    async def new_lead() -> None:
+        prioritized(URGENT)
+        await budget.acquire()
+        budget.release(200)
+
+    await asyncio.wait_for(asyncio.gather(new_lead(), new_lead()), 1)  # at once, both
+    assert not activity.done()
+    activity.cancel()
+    await asyncio.gather(activity, return_exceptions=True)
+    assert budget.state().minute.used == 40
+
+
+async def test_a_new_persons_call_takes_the_next_place_before_those_waiting_longer() -> None:
+    budget = Budget(QuotaConfig(per_minute=6000, per_hour=1_000_000))
+    await budget.acquire()
+    budget.release(429, retry_after_s=0.1)  # everybody waits for the same moment
+    order: list[str] = []
+
+    async def caller(name: str, priority: int) -> None:
+        prioritized(priority)
+        await budget.acquire()
+        order.append(name)
+        budget.release(200)
+
+    waiting = [asyncio.create_task(caller(f"activity{n}", NORMAL)) for n in range(3)]
+    await asyncio.sleep(0.01)
+    waiting.append(asyncio.create_task(caller("new lead", URGENT)))
+    await asyncio.gather(*waiting)
+    assert order == ["new lead", "activity0", "activity1", "activity2"]
 
 
 async def test_a_settled_budget_lets_a_few_seconds_worth_go_at_once() -> None:
@@ -138,3 +188,22 @@ async def test_a_caller_whose_work_was_abandoned_gives_up_its_turn_without_a_cal
     assert budget.waiting == 0
     await budget.acquire()  # the next caller is not held up: it is the probe
     assert budget.calls == 2
+
+
+async def test_work_under_way_makes_its_next_call_before_new_work_starts() -> None:
+    budget = Budget(QuotaConfig(per_minute=6000, per_hour=1_000_000))
+    await budget.acquire()
+    budget.release(429, retry_after_s=0.1)  # everybody waits for the same moment
+    order: list[str] = []
+
+    async def chain(name: str, calls: int) -> None:
+        prioritized(NORMAL)
+        for n in range(calls):
+            await budget.acquire()
+            order.append(f"{name}{n}")
+            budget.release(200)
+
+    await asyncio.gather(chain("a", 2), chain("b", 2), chain("c", 2))
+    # Nobody's work stays half done while new work begins.
+    assert order == ["a0", "a1", "b0", "b1", "c0", "c1"]
+    assert UNDER_WAY < NORMAL

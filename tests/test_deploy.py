@@ -127,11 +127,24 @@ METRICS: Final = frozenset(
         "fsd_circuit_open",
         "fsd_key_refused",
         "fsd_fetch_loop_age_seconds",
+        "fsd_folded_waiting",
+        "fsd_digests_total",
+        "fsd_events_per_call",
+        "fsd_new_person_latency_seconds",
     }
 )
-HISTOGRAMS: Final = frozenset({"fsd_delivery_latency_seconds"})
+HISTOGRAMS: Final = frozenset({"fsd_delivery_latency_seconds", "fsd_new_person_latency_seconds"})
 LOG_EVENTS: Final = frozenset(
-    {"delivered", "dead_lettered", "skipped", "retrying", "coalesced", "deduplicated", "quota"}
+    {
+        "delivered",
+        "dead_lettered",
+        "skipped",
+        "retrying",
+        "coalesced",
+        "folded",
+        "deduplicated",
+        "quota",
+    }
 )
 LOG_FIELDS: Final = frozenset(
     {

@@ -117,26 +117,127 @@ async def test_waiting_for_idle_can_be_bounded() -> None:
     await dispatcher.cancel()
 
 
-async def test_a_fold_takes_over_work_queued_behind_the_one_about_to_be_handled() -> None:
-    handler = Recorder()
+class Pile:
+    """A folder of strings: work whose name starts with "+" joins the waiting piece before it."""
 
-    def fold(head: str, waiting: object) -> tuple[str, int]:
-        behind = list(waiting)  # type: ignore[call-overload]
-        return (f"{head}+{len(behind)}", len(behind)) if head == "a1" else (head, 0)
+    def __init__(self, hold_s: float = 0.0) -> None:
+        self.joined: dict[str, list[str]] = {}
+        self._hold_s = hold_s
 
-    dispatcher = KeyedDispatcher(handler, fold)
-    for n in range(1, 4):
-        dispatcher.submit("a", f"a{n}")
+    def join(self, waiting: str, work: str) -> bool:
+        if not work.startswith("+"):
+            return False
+        self.joined.setdefault(waiting, []).append(work)
+        return True
+
+    def gather(self, head: str, waiting: object) -> int:
+        return 0
+
+    def compact(self, work: str) -> bool:
+        return False
+
+    def size(self, work: str) -> int:
+        return 1 + len(self.joined.get(work, []))
+
+    def folded(self, work: str) -> int:
+        joined = self.joined.get(work, [])
+        return 1 + len(joined) if joined else 0
+
+    def hold_s(self, head: str) -> float:
+        return self._hold_s
+
+
+async def test_work_behind_a_waiting_piece_joins_it_but_never_the_one_in_progress() -> None:
+    handler, pile = Recorder(), Pile()
+    dispatcher = KeyedDispatcher(handler, folder=pile)
+    gate = handler.hold("a1")
+    dispatcher.submit("a", "a1")
+    await asyncio.sleep(0.01)  # a1 is in progress now
+    for work in ("+x", "a2", "+y", "+z"):
+        dispatcher.submit("a", work)
+    # +x could not join a1 (in progress): it waits as a piece of its own; +y and +z join a2,
+    # which holds three events folded from then on.
+    assert (dispatcher.buffered, dispatcher.items, dispatcher.folded) == (5, 2, 3)
+    gate.set()
     await asyncio.wait_for(dispatcher.wait_idle(), 1)
-    assert handler.finished == ["a1+2"]  # a2 and a3 were taken over: settled with it
+    assert handler.finished == ["a1", "+x", "a2"]
+    assert pile.joined == {"a2": ["+y", "+z"]}
     assert dispatcher.buffered == 0
 
 
-async def test_a_fold_that_takes_more_than_was_queued_is_a_bug_the_service_stops_on() -> None:
-    dispatcher = KeyedDispatcher(Recorder(), lambda head, waiting: (head, 5))
-    dispatcher.submit("a", "a1")
+async def test_a_waiting_head_takes_work_in_until_its_turn_comes() -> None:
+    handler, pile = Recorder(), Pile()
+    dispatcher = KeyedDispatcher(handler, folder=pile)
+    for work in ("a1", "+x", "+y"):
+        dispatcher.submit("a", work)  # before a worker picked a1 up: it is still waiting
     await asyncio.wait_for(dispatcher.wait_idle(), 1)
-    assert isinstance(dispatcher.crashed, ValueError)
+    assert (handler.finished, pile.joined) == (["a1"], {"a1": ["+x", "+y"]})
+
+
+async def test_a_key_of_higher_priority_is_handled_before_keys_that_were_ready_earlier() -> None:
+    handler = Recorder()
+    dispatcher = KeyedDispatcher(
+        handler, priority=lambda work: 0 if work.startswith("new") else 1, workers=1
+    )
+    gate = handler.hold("busy")
+    dispatcher.submit("k0", "busy")
+    await asyncio.sleep(0.01)
+    for n in range(3):
+        dispatcher.submit(f"old{n}", f"old{n}")
+    dispatcher.submit("lead", "new-lead")
+    gate.set()
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert handler.finished == ["busy", "new-lead", "old0", "old1", "old2"]
+
+
+async def test_urgent_work_starts_on_a_spare_worker_when_every_worker_is_busy() -> None:
+    handler = Recorder()
+    dispatcher = KeyedDispatcher(
+        handler, priority=lambda work: 0 if work.startswith("new") else 1, workers=2, spare=1
+    )
+    gates = [handler.hold(f"old{n}") for n in range(4)] + [handler.hold("new1")]
+    for n in range(4):
+        dispatcher.submit(f"old{n}", f"old{n}")
+    await asyncio.sleep(0.01)
+    dispatcher.submit("lead1", "new1")
+    dispatcher.submit("lead2", "new2")
+    await asyncio.sleep(0.01)
+    # Two workers busy with old work; the spare one took the first lead, none is left for the
+    # second; old work never takes the spare.
+    assert handler.started == ["old0", "old1", "new1"]
+    gates[-1].set()
+    await asyncio.sleep(0.01)
+    assert handler.started == ["old0", "old1", "new1", "new2"]
+    for gate in gates:
+        gate.set()
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert sorted(handler.finished) == ["new1", "new2", "old0", "old1", "old2", "old3"]
+    assert handler.most_running == 3
+
+
+async def test_a_folder_may_hold_a_head_back_so_that_more_can_join_it() -> None:
+    handler, pile = Recorder(), Pile(hold_s=0.05)
+    dispatcher = KeyedDispatcher(handler, folder=pile)
+    dispatcher.submit("a", "a1")
+    await asyncio.sleep(0.01)
+    dispatcher.submit("a", "+later")
+    assert handler.started == []  # still held back
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert (handler.finished, pile.joined) == (["a1"], {"a1": ["+later"]})
+
+
+async def test_at_most_the_given_number_of_keys_are_handled_at_once() -> None:
+    handler = Recorder()
+    dispatcher = KeyedDispatcher(handler, workers=2)
+    gates = [handler.hold(f"w{n}") for n in range(4)]
+    for n in range(4):
+        dispatcher.submit(f"k{n}", f"w{n}")
+    await asyncio.sleep(0.01)
+    assert handler.started == ["w0", "w1"]
+    for gate in gates:
+        gate.set()
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert sorted(handler.finished) == ["w0", "w1", "w2", "w3"]
 
 
 async def test_discarding_leaves_keys_with_nothing_queued_alone() -> None:

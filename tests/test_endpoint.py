@@ -1,4 +1,5 @@
-"""The API base URL: the domain forms MAPPING.md accepts, and the hosts the key may never reach."""
+"""The API base URL: the domain forms docs/mapping.md accepts, and the hosts the key may never
+reach."""
 
 from __future__ import annotations
 

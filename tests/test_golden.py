@@ -1,5 +1,5 @@
 """Golden cases: each file in tests/golden/ is one Segment event (or raw message), the options it
-is translated with, the MAPPING.md rule it illustrates, and the exact expected output.
+is translated with, the docs/mapping.md rule it illustrates, and the exact expected output.
 
 To accept a deliberate change of output, run ``UPDATE_GOLDEN=1 pytest tests/test_golden.py`` and
 review the diff of tests/golden/ like any other change.

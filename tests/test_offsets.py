@@ -129,3 +129,24 @@ def test_the_oldest_unfinished_record_says_when_it_was_fetched() -> None:
     tracker.finished(0)
     seen.append(tracker.oldest_fetched_at)
     assert seen == [None, 10.0, 10.0, None]
+
+
+def test_a_long_backlog_finishing_out_of_order_keeps_the_position_right_through_compaction() -> (
+    None
+):
+    rng = random.Random(5)
+    tracker = PartitionOffsets(0)
+    fetched = [n * 2 for n in range(20_000)]  # gaps, as compaction of the topic leaves them
+    for offset in fetched:
+        tracker.fetched(offset, at=float(offset))
+    finished: set[int] = set()
+    first = 0  # index of the first unfinished offset
+    for offset in sorted(fetched, key=lambda o: o + rng.randrange(3000)):
+        tracker.finished(offset)
+        finished.add(offset)
+        while first < len(fetched) and fetched[first] in finished:
+            first += 1
+        if first < len(fetched):
+            assert tracker.position == fetched[first]
+            assert tracker.oldest_fetched_at == float(fetched[first])
+    assert (tracker.in_flight, tracker.position, tracker.oldest_fetched_at) == (0, 40_000 - 1, None)

@@ -69,6 +69,9 @@ async def test_paced_to_the_quota_a_run_longer_than_a_window_sees_no_429(
             served,
             FRESHSALES_RATE_LIMIT_PER_MINUTE=str(per_minute),
             FRESHSALES_RATE_LIMIT_PER_HOUR="1000",
+            # One call per event, so that the run lasts longer than a window (digests would
+            # fold the waiting tracks: tests/test_digests.py).
+            ACTIVITY_DIGEST="off",
         )
         started = time.monotonic()
         async with service_running(settings) as run:
@@ -104,6 +107,7 @@ async def test_when_the_account_allows_less_than_configured_a_handful_of_429s_an
             FRESHSALES_RATE_LIMIT_PER_MINUTE="20",
             FRESHSALES_RATE_LIMIT_PER_HOUR="1000",
             MAX_IN_FLIGHT="4",
+            ACTIVITY_DIGEST="off",  # one activity per track: each is counted below
         )
         async with service_running(settings) as run:
             await until_finished(run, len(events))

@@ -3,7 +3,7 @@ stage)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 
@@ -21,6 +21,7 @@ from translate.event import (
 )
 from translate.identify import stage_into_contact, wants_contact
 from translate.model import (
+    JSON,
     Flavor,
     FromLookup,
     FromStep,
@@ -132,7 +133,7 @@ def _activity(
     requests.append(_sales_activity(title, activity_type, moment, notes))
     if stage is not None:
         if options.flavor is _SUITE:
-            requests.append(_lifecycle(stage))
+            requests.append(lifecycle_request(stage))
         else:
             notices.append(
                 Notice("lifecycle_not_supported", "event", "lifecycle stages are a Suite feature")
@@ -172,6 +173,11 @@ def _sales_activity(title: str, activity_type: str, moment: str, notes: str) -> 
             "notes": notes,
         }
     )
+    return activity_request(record, activity_type)
+
+
+def activity_request(record: Mapping[str, JSON], activity_type: str) -> Request:
+    """``POST sales_activities`` of ``record``, on the person, of the named activity type."""
     body = frozen({"sales_activity": record})
     return Request(
         _ACTIVITY,
@@ -209,7 +215,8 @@ def _activity_inject(activity_type: str) -> tuple[Inject, ...]:
     )
 
 
-def _lifecycle(stage: str) -> Request:
+def lifecycle_request(stage: str) -> Request:
+    """``PUT`` the person's lifecycle stage to the named one."""
     body = frozen({"contact": frozen({"lifecycle_stage_id": None})})
     return Request(
         Step.LIFECYCLE, "PUT", "contacts/{person.id}", "contact", body, (stage_into_contact(stage),)

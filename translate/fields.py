@@ -94,7 +94,7 @@ _PERSON_COMMON: Final = {
 _PLACE: Final = dict.fromkeys(["address", "city", "state", "zipcode", "country"], _T)
 
 # Writable standard fields per module, used when no catalog was read (or it lacks the module).
-# Sources: ../shared/reference/freshsales-api.md §2.3, §2.6, §2.7, §2.8.
+# The field sets of Freshsales' recorded answers (docs/simulator.md lists them, with sources).
 BUILTIN_FIELDS: Final[Mapping[Module, Mapping[str, FieldType]]] = MappingProxyType(
     {
         Module.CONTACTS: MappingProxyType(

@@ -1,9 +1,14 @@
-"""One event from fetched to finished: deliver it, retry it, or dead-letter it — then release its
-offset. Decisions come from ``consumer.engine.policy``; this module only carries them out.
+"""One piece of work from fetched to finished: deliver it, retry it, or dead-letter it — then
+release its offsets. Decisions come from ``consumer.engine.policy``; this module carries them out.
 
-Calls in flight are bounded by the client's connection pool (``MAX_IN_FLIGHT``) and paced by the
-quota budget; a key that waits to retry holds neither, so it costs the others nothing, and work
-that needs no call (a known person, an unchanged upsert, a duplicate) never waits for the quota.
+A piece of work is one event, or several folded into it while they waited (``folding``): merged
+identifies go out as one upsert, activities as one digest. When Freshsales refuses what stands
+for several, they are split (``apart``) so that only an event at fault is dead-lettered.
+
+Calls in flight are bounded by the client's pool (``MAX_IN_FLIGHT``) and paced by the quota
+stage; a key that waits to retry holds neither, so it costs the others nothing, and work that
+needs no call (a known person, an unchanged upsert, a duplicate) never waits for the quota. A
+new person's calls take their turn before the others' (``prioritized``).
 """
 
 from __future__ import annotations
@@ -11,15 +16,23 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Protocol
+from collections.abc import Callable
 
+from consumer.backoff import Backoff
+from consumer.engine import apart
 from consumer.engine.breaker import Breaker
 from consumer.engine.chain import Chain, advance, forget
-from consumer.engine.memory.identities import IdentityCache
-from consumer.engine.memory.seen import SeenMessages
-from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.finishing import Finisher
+from consumer.engine.folding import digest_translation, merged_translation
+from consumer.engine.outlets import (
+    Letters,
+    Memory,
+    RecordDelivered,
+    Reread,
+    Standing,
+    activity_id,
+    finds_person,
+)
 from consumer.engine.policy import (
     Attempt,
     DeadLetter,
@@ -31,53 +44,24 @@ from consumer.engine.policy import (
     decide,
     health_signal,
 )
-from consumer.engine.source import Record
+from consumer.engine.source import Partition, Record
 from consumer.engine.stats import Stats
 from consumer.engine.work import Work
-from consumer.errors import BrokerError, FreshsalesError
+from consumer.errors import BrokerError
 from consumer.freshsales.answers import Caller
-from consumer.freshsales.budget import Abandoned, abandon_when, waited_in_task
-from consumer.logs import get_logger
-from translate import DestinationError, Lookups, Outcome, Reason, Step, Translation
+from consumer.freshsales.budget import (
+    NORMAL,
+    URGENT,
+    Abandoned,
+    abandon_when,
+    prioritized,
+    waited_in_task,
+)
+from translate import DestinationError, Options, Outcome, Reason, Translation
 
-log = get_logger(__name__)
-# Activities are plain creates: these are the types whose messageIds are de-duplicated.
-ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
-
-
-class Standing(Protocol):
-    """The account as deliveries need it: its settings, and whether the key is accepted."""
-
-    @property
-    def lookups(self) -> Lookups: ...
-
-    @property
-    def delivering(self) -> asyncio.Event:
-        """Set while deliveries may talk to Freshsales."""
-
-    def refused(self, error: DestinationError) -> None:
-        """A fatal answer (a refused key): stop delivering until the key works again."""
-
-
-class Letters(Protocol):
-    async def write(
-        self, record: Record, reason: Reason, error: DestinationError, attempts: int
-    ) -> None:
-        """Return once the dead-letter topic has the letter (never gives up: nothing may be
-        lost, the offset stays open meanwhile)."""
-
-
-RecordDelivered = Callable[[str], Awaitable[None]]
-"""Write a delivered activity's messageId to the ledger; raises BrokerError."""
-
-
-@dataclass
-class Memory:
-    """What the engine remembers to spend fewer calls."""
-
-    people: IdentityCache
-    upserts: UpsertMemory | None
-    seen: SeenMessages
+_NEW_PERSON_TYPES = frozenset({"identify", "group"})
+REREAD_BACKOFF = Backoff(1.0, 30.0)
+"""Reading a folded event again while Kafka cannot answer: its offset stays open meanwhile."""
 
 
 class Deliverer:
@@ -92,6 +76,8 @@ class Deliverer:
         policy: RetryPolicy,
         breaker: Breaker,
         progress: asyncio.Event,
+        options: Callable[[], Options] = Options,
+        reread: Reread | None = None,
     ) -> None:
         self._caller = caller
         self._standing = standing
@@ -100,21 +86,69 @@ class Deliverer:
         self._record_delivered = record_delivered
         self._policy = policy
         self._breaker = breaker
-        self._progress = progress
-        self.stats = Stats()
+        self._options = options
+        self._reread = reread
+        self._done = Finisher(progress)
+
+    @property
+    def stats(self) -> Stats:
+        return self._done.stats
+
+    def priority(self, work: Work) -> int:
+        """A person not delivered yet (an identify or group the identity cache does not know)
+        goes first: a sales team wants its new leads now, the page views can wait."""
+        t = work.original or work.translation
+        if (
+            t is not None
+            and t.type in _NEW_PERSON_TYPES
+            and self._memory.people.get(t.identity) is None
+        ):
+            return URGENT
+        return NORMAL
 
     async def handle(self, work: Work) -> None:
+        urgent = self.priority(work) == URGENT
+        prioritized(URGENT if urgent else NORMAL)
         if work.error is not None:
             await self._dead_letter(work, work.error.reason, work.error, attempts=0)
+        elif work.members:
+            await self._folded(work)
         elif work.translation is None or work.translation.outcome is not Outcome.DELIVER:
             outcome = work.translation.outcome.value if work.translation else "empty"
-            self._finish(work, "skipped", reason=outcome)
-        elif _activity_id(work.translation) in self._memory.seen:
-            self._finish(work, "deduplicated")
-        else:
-            await self._deliver(work, work.translation)
+            self._done.finish(work, "skipped", reason=outcome)
+        elif activity_id(work.translation) in self._memory.seen:
+            self._done.finish(work, "deduplicated")
+        elif await self._deliver(work, work.translation) and urgent:
+            self._done.new_person_delivered(work)
 
-    async def _deliver(self, work: Work, translation: Translation) -> None:
+    async def _folded(self, work: Work) -> None:
+        options = self._options()
+        if work.members[0].text is None:  # merged identifies
+            merged = merged_translation(work, options)
+            if merged is None:
+                await self._deliver_apart(work)  # each was valid alone: one by one, no guessing
+            elif await self._deliver(work, merged) and self.priority(work) == URGENT:
+                self._done.new_person_delivered(work)
+            return
+        # A digest: what was delivered before (a replay, a restart), or is in it twice, is sent
+        # once at most.
+        seen, fresh, ids = self._memory.seen, [], set()
+        for member in work.members:
+            mid = member.message_id
+            if mid is not None and (mid in seen or mid in ids):
+                self._done.finish_member(work, member, "deduplicated")
+                continue
+            fresh.append(member)
+            if mid is not None:
+                ids.add(mid)
+        if len(fresh) == 1:
+            await self._alone(work, fresh[0].offset)
+        elif fresh:
+            part = apart.part(work, fresh)
+            await self._deliver(part, digest_translation(part, fresh, options))
+
+    async def _deliver(self, work: Work, translation: Translation) -> bool:
+        """Deliver ``work`` (settling it either way); True when it was delivered."""
         chain = Chain(translation)
         attempt = 0
         failing_since: float | None = None
@@ -122,11 +156,12 @@ class Deliverer:
         refreshed = False
         abandon_when(lambda: work.tracker.revoked)
         memory = self._memory
+        stats = self.stats
         while True:
             await self._standing.delivering.wait()
             if work.tracker.revoked:
-                self._log(work, "abandoned", attempt=attempt)  # its new owner delivers it
-                return
+                self._done.log(work, "abandoned", attempt=attempt)  # its new owner delivers it
+                return False
             pause = self._breaker.wait_s(time.monotonic())
             if pause > 0:
                 await asyncio.sleep(pause)
@@ -138,10 +173,10 @@ class Deliverer:
                     chain, self._caller, self._standing.lookups, memory.people, memory.upserts
                 )
             except Abandoned:
-                self._log(work, "abandoned", attempt=attempt)  # revoked while waiting for quota
-                return
+                self._done.log(work, "abandoned", attempt=attempt)  # revoked while it waited
+                return False
             except DestinationError as error:
-                self.stats.calls += chain.calls - calls_before
+                stats.calls += chain.calls - calls_before
                 now = time.monotonic()
                 healthy = health_signal(error)
                 if healthy is not None:
@@ -153,13 +188,13 @@ class Deliverer:
                     number=attempt,
                     failing_for_s=now - failing_since - waited,
                     remembered=chain.remembered,
-                    can_refresh=not refreshed and _finds_person(translation),
-                    merged=len(work.absorbed),
+                    can_refresh=not refreshed and finds_person(translation),
+                    merged=max(0, len(work.members) - 1),
                 )
                 decision = decide(error, facts, self._policy, random.random())
                 if isinstance(decision, Retry):
-                    self.stats.retries += 1
-                    self._log(
+                    stats.retries += 1
+                    self._done.log(
                         work, "retrying", attempt=attempt, error=error, delay_s=decision.delay_s
                     )
                     await asyncio.sleep(decision.delay_s)
@@ -167,20 +202,22 @@ class Deliverer:
                     refreshed = True
                     forget(chain, memory.people, memory.upserts)
                     chain = Chain(translation)
-                    self._log(work, "retrying", attempt=attempt, error=error, why="stale_memory")
+                    self._done.log(
+                        work, "retrying", attempt=attempt, error=error, why="stale_memory"
+                    )
                 elif isinstance(decision, Split):
                     await self._deliver_apart(work)
-                    return
+                    return False
                 elif isinstance(decision, DeadLetter):
                     await self._dead_letter(work, decision.reason, error, attempts=attempt)
-                    return
+                    return False
                 elif isinstance(decision, Stop):
                     failing_since = None  # a stopped service must not exhaust the retry window
                     self._standing.refused(decision.error)
             else:
-                self.stats.calls += chain.calls - calls_before
+                stats.calls += chain.calls - calls_before
                 await self._delivered(work, translation, chain, attempt)
-                return
+                return True
 
     async def _delivered(
         self, work: Work, translation: Translation, chain: Chain, attempt: int
@@ -199,89 +236,82 @@ class Deliverer:
             fields["ignored"] = list(translation.ignored)
         if translation.notices:
             fields["notices"] = [f"{n.code}:{n.field}" for n in translation.notices]
-        self._finish(work, "delivered", **fields)
+        self._done.finish(work, "delivered", **fields)
 
     async def _deliver_apart(self, work: Work) -> None:
-        self._log(work, "coalescing_undone", coalesced=len(work.absorbed))
-        for each in work.all_sources():
-            original = replace(each, absorbed=[])
-            if each is work:  # the head carries the merged translation; retranslating is pure
-                original = replace(work, absorbed=[], translation=work.original, event=None)
-            assert original.translation is not None
-            await self._deliver(original, original.translation)
+        """What stood for several, refused: each identify on its own; a digest in halves, down
+        to single events, so that only the one at fault is dead-lettered."""
+        self._done.log(work, "coalescing_undone", coalesced=len(work.members) - 1)
+        if work.members[0].text is None:
+            for member in work.members:
+                if member is work.members[0] and work.original is not None:
+                    await self._deliver(apart.first(work), work.original)
+                else:
+                    await self._alone(work, member.offset)
+            return
+        options = self._options()
+        for half in apart.halves(work.members):
+            if len(half) == 1:
+                await self._alone(work, half[0].offset)
+            else:
+                part = apart.part(work, half)
+                await self._deliver(part, digest_translation(part, half, options))
+
+    async def _alone(self, work: Work, offset: int) -> None:
+        """One event of a folded work, read again and sent on its own."""
+        record = await self._record_at(work, offset)
+        await self.handle(apart.alone(work, record, self._options()))
+
+    async def _record_at(self, work: Work, offset: int) -> Record:
+        if offset == work.record.offset and work.record.value is not None:
+            return work.record
+        partition = Partition(work.record.topic, work.record.partition)
+        found = None
+        if self._reread is not None:
+            delays = REREAD_BACKOFF.delays()
+            while True:
+                try:
+                    found = await self._reread(partition, offset)
+                    break
+                except BrokerError as exc:
+                    delay = next(delays)
+                    self._done.log(work, "reread_retrying", offset=offset, error=exc, delay_s=delay)
+                    await asyncio.sleep(delay)
+        return found or Record(work.record.topic, work.record.partition, offset, None, None)
 
     async def _remember(self, work: Work, translation: Translation) -> None:
-        """Record a delivered activity's messageId, here and in the ledger, before its offset can
-        be committed: after a crash it is read again and must not be sent twice."""
-        message_id = _activity_id(translation)
+        """Record delivered activities' messageIds, here and in the ledger, before their offsets
+        can be committed: after a crash they are read again and must not be sent twice."""
         seen = self._memory.seen
-        if message_id is None or not seen.enabled:
+        if not seen.enabled:
             return
-        seen.add(message_id)
+        if work.members and work.members[0].text is not None:
+            ids = [m.message_id for m in work.members if m.message_id is not None]
+        else:
+            ids = [i for i in (activity_id(translation),) if i is not None]
+        for message_id in ids:
+            seen.add(message_id)
         try:
-            await self._record_delivered(message_id)
+            await asyncio.gather(*(self._record_delivered(i) for i in ids))
         except BrokerError as exc:
             # Delivered all the same; only a crash before the next commit could repeat it.
-            self._log(work, "ledger_write_failed", error=exc)
+            self._done.log(work, "ledger_write_failed", error=exc)
 
     async def _dead_letter(
         self, work: Work, reason: Reason, error: DestinationError, *, attempts: int
     ) -> None:
         # Folded events are dead-lettered one by one, each with its own original bytes.
-        for each in work.all_sources():
-            await self._letters.write(each.record, reason, error, attempts)
+        if not work.members:
+            await self._letters.write(work.record, reason, error, attempts)
             self.stats.dead_letters[reason.value] += 1
-            self._finish_one(
-                each, "dead_lettered", reason=reason.value, attempt=attempts, error=error
+            self._done.finish_one(
+                work, "dead_lettered", reason=reason.value, attempt=attempts, error=error
             )
-
-    def _finish(self, work: Work, outcome: str, **fields: object) -> None:
-        if work.absorbed:
-            fields["coalesced"] = len(work.absorbed)
-        self._finish_one(work, outcome, **fields)
-        for each in work.absorbed:
-            self._finish_one(each, "coalesced", into_offset=work.record.offset)
-
-    def _finish_one(self, work: Work, outcome: str, **fields: object) -> None:
-        work.tracker.finished(work.record.offset)
-        self._progress.set()
-        stats = self.stats
-        stats.outcomes[outcome] += 1
-        kind = work.translation.type if work.translation else "invalid"
-        # What the user's filters kept out is their choice, not something unsupported: the
-        # metric tells the two apart (the log line says it as the reason).
-        filtered = fields.get("reason") == Outcome.FILTERED
-        stats.by_type[kind, Outcome.FILTERED.value if filtered else outcome] += 1
-        stats.latency.observe(time.monotonic() - work.fetched_at)
-        self._log(work, outcome, **fields)
-
-    def _log(self, work: Work, event: str, **fields: object) -> None:
-        record, translation = work.record, work.translation
-        error = fields.pop("error", None)
-        if isinstance(error, FreshsalesError):
-            fields |= {"status": error.status, "endpoint": error.endpoint}
-        if isinstance(error, DestinationError):
-            fields |= {"error_class": type(error).__name__, "error": str(error)[:500]}
-        level = log.warning if event in ("retrying", "dead_lettered") else log.info
-        level(
-            event,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            message_id=translation.message_id if translation else None,
-            type=translation.type if translation else None,
-            latency_ms=round((time.monotonic() - work.fetched_at) * 1000, 1),
-            **fields,
-        )
-
-
-def _finds_person(translation: Translation) -> bool:
-    # A person read by the id memory holds (a group without email) is not found by the event.
-    return any(
-        request.step is Step.PERSON and "{person." not in request.path
-        for request in translation.requests
-    )
-
-
-def _activity_id(translation: Translation) -> str | None:
-    return translation.message_id if translation.type in ACTIVITY_TYPES else None
+            return
+        for member in work.members:
+            record = await self._record_at(work, member.offset)
+            await self._letters.write(record, reason, error, attempts)
+            self.stats.dead_letters[reason.value] += 1
+            self._done.finish_member(
+                work, member, "dead_lettered", reason=reason.value, attempt=attempts, error=error
+            )

@@ -13,9 +13,14 @@ from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.source import Record
 from consumer.engine.work import Work
 from translate import Options, TranslationError, decode, ordering_key, translate_event
+from translate.digest import line_of
 
 
-def work_from(record: Record, tracker: PartitionOffsets, options: Options) -> Work:
+def work_from(
+    record: Record, tracker: PartitionOffsets, options: Options, *, line_chars: int | None = None
+) -> Work:
+    """``line_chars``: digests are on, and an activity whose digest line fits this many
+    characters may join one."""
     stamp = record.timestamp_ms
     fallback = (
         datetime.fromtimestamp(stamp / 1000, UTC) if stamp and stamp > 0 else datetime.now(UTC)
@@ -30,6 +35,7 @@ def work_from(record: Record, tracker: PartitionOffsets, options: Options) -> Wo
         translation = translate_event(event, options, fallback_time=fallback)
     except TranslationError as error:
         return Work(record, tracker, key, None, error)
-    # Only identifies are folded later (consumer.engine.folding); others need not keep theirs.
+    # Only identifies merge as events (consumer.engine.folding); others need not keep theirs.
     kept = event if translation.type == "identify" else None
-    return Work(record, tracker, key, translation, None, event=kept, received=fallback)
+    line = line_of(translation, line_chars) if line_chars is not None else None
+    return Work(record, tracker, key, translation, None, event=kept, received=fallback, line=line)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from consumer.engine.breaker import Breaker
-from consumer.engine.dispatch import Fold, KeyedDispatcher, no_fold
-from consumer.engine.flow import fetch_room, should_pause
+from consumer.engine.dispatch import SPARE_WORKERS, WORKERS, KeyedDispatcher
+from consumer.engine.flow import Held, Limits, fetch_room, should_compact, should_pause
+from consumer.engine.folding import Folding
 from consumer.engine.intake import work_from
 from consumer.engine.offsets import Offsets
 from consumer.engine.rebalance import Partitions
@@ -32,7 +34,11 @@ log = get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     max_buffered: int = 10_000
-    """MAX_BUFFERED: fetched, unfinished events before fetching pauses."""
+    """MAX_BUFFERED: pieces of work held whole before fetching pauses."""
+    max_folded: int = 400_000
+    """MAX_FOLDED: events held folded (a line each) before fetching pauses."""
+    workers: int = WORKERS
+    """Keys handled at once (each waiting for the quota, calling, or waiting to retry)."""
     shutdown_grace_s: float = 30.0
     revoke_grace_s: float = 10.0
     """How long in-flight work of a revoked partition may take before it is abandoned."""
@@ -43,23 +49,32 @@ class EngineConfig:
     are spaced a little, so that a burst of finishes becomes one commit."""
 
 
+class Handler(Protocol):
+    async def handle(self, work: Work) -> None:
+        """Settle ``work``: delivered, dead-lettered or skipped (or abandoned on a revoke)."""
+
+    def priority(self, work: Work) -> int:
+        """Whose turn comes first among the keys ready: lower first."""
+
+
 class Engine:
     def __init__(
         self,
         source: EventSource,
-        handle: Callable[[Work], Awaitable[None]],
+        handler: Handler,
         *,
         options: Callable[[], Options],
         delivering: asyncio.Event,
         breaker: Breaker,
         progress: asyncio.Event,
         config: EngineConfig = EngineConfig(),
-        fold: Fold[Work] = no_fold,
+        folding: Folding | None = None,
         on_assignment: Callable[[int, int | None], None] | None = None,
     ) -> None:
         """``progress`` is set by whoever finishes an offset; the committer waits on it.
-        ``on_assignment(held, partitions)`` hears of every rebalance: how many of the topic's
-        partitions this consumer holds now (the quota's part of them follows)."""
+        ``folding``: how waiting events fold together (None: never). ``on_assignment(held,
+        partitions)`` hears of every rebalance: how many of the topic's partitions this consumer
+        holds now (the quota's part of them follows)."""
         self._source = source
         self._options = options
         self._delivering = delivering
@@ -67,7 +82,14 @@ class Engine:
         self._progress = progress
         self.config = config
         self.offsets: Offsets[Partition] = Offsets()
-        self.dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(handle, fold)
+        self._folding = folding
+        self.dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(
+            handler.handle,
+            folder=folding,
+            priority=handler.priority,
+            workers=config.workers,
+            spare=SPARE_WORKERS,
+        )
         self.assigned = False
         """Partitions were assigned at the last rebalance (what /readyz reports)."""
         self.last_poll: float | None = None
@@ -75,6 +97,7 @@ class Engine:
         self.stopping = False
         self._paused = False
         self._on_assignment = on_assignment
+        self._compacted_at = float("-inf")
         self._partitions = Partitions(
             source,
             self.offsets,
@@ -116,9 +139,10 @@ class Engine:
                     break
                 self._flow_control()
                 room = fetch_room(
-                    buffered=self.buffered,
-                    limit=self.config.max_buffered,
+                    self._held(),
+                    self._limits,
                     most=self.config.fetch_max_records,
+                    folding=self._folding is not None and self._folding.pressed(),
                 )
                 batches = await self._source.fetch(room, self.config.fetch_timeout_s)
                 options = self._options()
@@ -128,6 +152,14 @@ class Engine:
             self.stopping = True
             await self._shutdown(committer)
         return status
+
+    def _held(self) -> Held:
+        return Held(self.dispatcher.items, self.dispatcher.folded)
+
+    @property
+    def _limits(self) -> Limits:
+        folds = self._folding is not None
+        return Limits(self.config.max_buffered, self.config.max_folded if folds else 0)
 
     def _on_assigned(self) -> None:
         self.assigned = bool(self._source.assignment())
@@ -144,18 +176,33 @@ class Engine:
         tracker = self.offsets[partition]
         now = time.monotonic()
         dispatcher = self.dispatcher
+        folding = self._folding
+        line_chars = folding.rules.max_line if folding and folding.rules.activities else None
         for record in records:
             try:
                 tracker.fetched(record.offset, now)
             except ValueError:
                 continue  # fetched again (a reset position): the first copy is already tracked
-            work = work_from(record, tracker, options)
+            work = work_from(record, tracker, options, line_chars=line_chars)
             dispatcher.submit(work.key, work)
 
     def _flow_control(self) -> None:
+        folding = self._folding
+        now = time.monotonic()
+        # Compacting walks every waiting key: once a second at most, since what cannot fold
+        # (an identify, work under way) stays whole and keeps the condition true.
+        if (
+            folding
+            and now - self._compacted_at >= 1.0
+            and should_compact(
+                self._held(), self._limits, paused=self._paused, pressed=folding.pressed()
+            )
+        ):
+            self._compacted_at = now
+            self.dispatcher.compact_waiting()  # room to read on, if what waits can fold
         pause = should_pause(
-            buffered=self.buffered,
-            limit=self.config.max_buffered,
+            self._held(),
+            self._limits,
             paused=self._paused,
             delivering=self._delivering.is_set(),
             circuit_open=self._breaker.is_open(),

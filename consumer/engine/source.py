@@ -1,11 +1,11 @@
 """The engine's seam to the event source: what the fetch loop needs of Kafka, and nothing more.
 
 The engine fetches records, pauses and resumes fetching, asks which partitions it holds (of how
-many) and where they end, and commits positions; partitions come and go through the
-``Rebalancing`` callbacks, which the source calls from inside ``fetch`` (as a Kafka consumer group
-does). The aiokafka adapter (``consumer.kafka.source``) is the real implementation; tests drive
-the engine with an in-memory one, so per-key order, commits, pauses, dead letters and shutdown
-are tested without a broker.
+many) and where they end, commits positions, and now and then reads one record again;
+partitions come and go through the ``Rebalancing`` callbacks, which the source calls from inside
+``fetch`` (as a Kafka consumer group does). The aiokafka adapter (``consumer.kafka.source``) is
+the real implementation; tests drive the engine with an in-memory one, so per-key order,
+commits, pauses, dead letters and shutdown are tested without a broker.
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ class EventSource(Protocol):
 
     def high_watermark(self, partition: Partition) -> int | None:
         """One past the partition's last record, as of the latest fetch; None before one."""
+
+    async def reread(self, partition: Partition, offset: int) -> Record | None:
+        """The record at ``offset`` once more (a folded event to dead-letter on its own, whose
+        bytes were not kept); None when the topic no longer has it. Raises BrokerError."""
 
     async def stop(self) -> None:
         """Leave the group; nothing is committed here."""

@@ -21,11 +21,25 @@ class Stats:
     unchanged: int = 0
     """Upserts skipped because the same write was delivered recently."""
     retries: int = 0
+    digests: int = 0
+    """Digest activities delivered (each standing for two events or more)."""
     latency: Latency = field(default_factory=Latency)
+    new_people: Latency = field(default_factory=Latency)
+    """From produce to Freshsales, for the identifies and groups of people not delivered yet."""
 
     @property
     def finished(self) -> int:
         return sum(self.outcomes.values())
+
+    @property
+    def folded(self) -> int:
+        """Events that went out inside another's call: merged identifies, digested activities."""
+        return self.outcomes["coalesced"] + self.outcomes["folded"]
+
+    @property
+    def events_per_call(self) -> float:
+        """Finished events per Freshsales call (0 until a call was made)."""
+        return self.finished / self.calls if self.calls else 0.0
 
     @property
     def calls_per_event(self) -> float:

@@ -27,6 +27,7 @@ from consumer.backoff import Backoff
 from consumer.freshsales import capacity
 from consumer.freshsales.capacity import Growth, WindowName
 from consumer.freshsales.pacing import Spacing
+from consumer.freshsales.reserve import backlog_wait_s
 from consumer.freshsales.share import ALONE, Part, part_of
 from consumer.freshsales.windows import Window, WindowState
 
@@ -131,15 +132,22 @@ class Quota:
     def factor(self, now: float) -> float:
         return min(self.believed(w, now) / self._plan(w) for w in self._windows)
 
-    def wait_s(self, now: float) -> float | None:
+    def wait_s(self, now: float, *, reserve: bool = False) -> float | None:
         """Seconds to wait before the next call may be sent (0: now). None: wait for an answer
-        (of the probe, or of a call in flight whose place only its answer can date)."""
+        (of the probe, or of a call in flight whose place only its answer can date). With
+        ``reserve`` the call is not a new person's, and leaves them each window's reserve
+        (``consumer.freshsales.reserve``)."""
         if self._probe is not None:
             return None
         longest = max(0.0, self._paused_until - now)
+        in_flight = len(self._in_flight)
         for window in self._windows:
             window.expire(now)
-            wait = window.wait_s(self.capacity(window, now), len(self._in_flight), now)
+            capacity = self.capacity(window, now)
+            if reserve:
+                wait = backlog_wait_s(window, capacity, in_flight, now)
+            else:
+                wait = window.wait_s(capacity, in_flight, now)
             if wait is None:
                 return None
             longest = max(longest, wait)

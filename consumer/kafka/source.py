@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from consumer.engine.source import Partition, Rebalancing, Record
 from consumer.kafka.boundary import kafka_errors
+
+REREAD_TRIES = 5
+"""Fetches of a second each before a record read again counts as gone."""
 
 
 class KafkaSource:
@@ -22,6 +25,7 @@ class KafkaSource:
         self._config = dict(config)
         self._topic = topic
         self._consumer: AIOKafkaConsumer | None = None
+        self._rereader: AIOKafkaConsumer | None = None
 
     @property
     def _kafka(self) -> AIOKafkaConsumer:
@@ -41,18 +45,7 @@ class KafkaSource:
                 timeout_ms=round(timeout_s * 1000), max_records=max_records
             )
         return {
-            Partition(tp.topic, tp.partition): [
-                Record(
-                    r.topic,
-                    r.partition,
-                    r.offset,
-                    r.key,
-                    r.value,
-                    tuple(r.headers),
-                    r.timestamp,
-                )
-                for r in records
-            ]
+            Partition(tp.topic, tp.partition): [_record(r) for r in records]
             for tp, records in batches.items()
         }
 
@@ -91,7 +84,37 @@ class KafkaSource:
         end: int | None = self._consumer.highwater(TopicPartition(*partition))
         return end
 
+    async def reread(self, partition: Partition, offset: int) -> Record | None:
+        # Its own consumer, outside the group: seeking the group's consumer would move the
+        # position every fetch reads from.
+        with kafka_errors(f"reading {partition.topic}/{partition.partition}@{offset} again"):
+            if self._rereader is None:
+                config = {k: v for k, v in self._config.items() if k != "group_id"}
+                self._rereader = AIOKafkaConsumer(**config, group_id=None)
+                await self._rereader.start()
+            reader, tp = self._rereader, TopicPartition(*partition)
+            reader.assign([tp])
+            reader.seek(tp, offset)
+            for _ in range(REREAD_TRIES):
+                batches = await reader.getmany(tp, timeout_ms=1000, max_records=1)
+                for r in batches.get(tp, ()):
+                    if r.offset != offset:
+                        return None  # compacted or gone: the next record came instead
+                    return Record(
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        r.key,
+                        r.value,
+                        tuple(r.headers),
+                        r.timestamp,
+                    )
+        return None
+
     async def stop(self) -> None:
+        if self._rereader is not None:
+            with kafka_errors("closing the re-reader"):
+                await self._rereader.stop()
         if self._consumer is not None:
             with kafka_errors("leaving the group"):
                 await self._consumer.stop()
@@ -101,6 +124,10 @@ class KafkaSource:
             return ()
         assigned = self._consumer.assignment()
         return [tp for p in partitions if (tp := TopicPartition(*p)) in assigned]
+
+
+def _record(r: ConsumerRecord[bytes, bytes]) -> Record:
+    return Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers), r.timestamp)
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -19,6 +19,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from consumer.engine.latency import Latency
 from consumer.engine.loop import Engine
 from consumer.engine.stats import Stats
 from consumer.freshsales.budget import Budget
@@ -61,6 +62,12 @@ class ServiceCollector(Collector):
         yield _gauge("in_flight", "events fetched and not finished", in_flight)
         buffered = engine.buffered if engine is not None else 0
         yield _gauge("buffered", "events queued or in progress", buffered)
+        folded = engine.dispatcher.folded if engine is not None else 0
+        yield _gauge("folded_waiting", "events waiting folded: a line in a digest or merge", folded)
+        yield _counter("digests", "digest activities delivered (two events or more)", stats.digests)
+        yield _gauge(
+            "events_per_call", "finished events per Freshsales call", stats.events_per_call
+        )
         waiting = backlog(service)
         if waiting is not None:
             yield _gauge("backlog_events", "unfinished events of assigned partitions", waiting)
@@ -68,7 +75,14 @@ class ServiceCollector(Collector):
         if eta is not None:
             yield _gauge("drain_eta_seconds", "time to work off the backlog at the quota", eta)
         yield from _partitions(engine)
-        yield _latency(stats)
+        yield _histogram(
+            "delivery_latency_seconds", "fetch to finish, per finished event", stats.latency
+        )
+        yield _histogram(
+            "new_person_latency_seconds",
+            "produce to Freshsales, for people not delivered yet (new leads)",
+            stats.new_people,
+        )
         is_ready, _ = ready(service)
         yield _gauge("ready", "1 when /readyz answers 200", 1 if is_ready else 0)
         yield _gauge(
@@ -178,10 +192,7 @@ def _partitions(engine: Engine | None) -> Iterator[Metric]:
     )
 
 
-def _latency(stats: Stats) -> Metric:
-    histogram = HistogramMetricFamily(
-        PREFIX + "delivery_latency_seconds", "fetch to finish, per finished event"
-    )
-    latency = stats.latency
+def _histogram(name: str, documentation: str, latency: Latency) -> Metric:
+    histogram = HistogramMetricFamily(PREFIX + name, documentation)
     histogram.add_metric([], buckets=latency.cumulative(), sum_value=latency.total_s)
     return histogram

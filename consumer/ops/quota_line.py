@@ -20,6 +20,7 @@ def quota_fields(
     waited_s: float,
     backlog: int | None,
     calls_per_hour: float,
+    folded_waiting: int = 0,
 ) -> dict[str, object]:
     """The quota line's fields (pure: a snapshot in, a flat mapping out)."""
     per_event = stats.calls_per_event
@@ -43,6 +44,10 @@ def quota_fields(
         "waited_s": round(waited_s, 1),
         "calls": stats.calls,
         "calls_per_event": round(per_event, 3),
+        "events_per_call": round(stats.events_per_call, 2),
+        "digests": stats.digests,
+        "folded": stats.outcomes["folded"],
+        "folded_waiting": folded_waiting,
         "skipped_unchanged": stats.unchanged,
         "lookups_saved": stats.lookups_saved,
         "coalesced": stats.outcomes["coalesced"],
@@ -77,5 +82,6 @@ class QuotaLine:
                 waited_s=budget.waited_s,
                 backlog=backlog(service),
                 calls_per_hour=budget.calls_per_hour(),
+                folded_waiting=service.engine.dispatcher.folded if service.engine else 0,
             ),
         )

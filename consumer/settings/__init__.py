@@ -30,6 +30,7 @@ from consumer.freshsales.endpoint import api_base
 from consumer.settings.sources import EnvironmentSource, Unreadable, is_secret, variable_of
 from consumer.settings.values import (
     CustomField,
+    DigestMode,
     Flag,
     FlavorName,
     Fraction,
@@ -123,6 +124,17 @@ class Settings(BaseSettings):
     coalesce_identifies: Flag = _setting(
         "COALESCE_IDENTIFIES", True, "merge a user's queued identifies into one upsert"
     )
+    activity_digest: DigestMode = _setting(
+        "ACTIVITY_DIGEST",
+        "auto",
+        "auto (a person's waiting activities become one), off, or seconds (a session window)",
+    )
+    digest_max_events: Annotated[int, whole(2, 1000)] = _setting(
+        "DIGEST_MAX_EVENTS", 50, "events in one digest activity, at most"
+    )
+    digest_max_chars: Annotated[int, whole(500, 65_000)] = _setting(
+        "DIGEST_MAX_CHARS", 10_000, "characters of a digest's notes, at most"
+    )
     dedupe_window_seconds: Annotated[int, whole(0)] = _setting(
         "DEDUPE_WINDOW_SECONDS", 24 * 3600, "how long a track/page messageId is remembered"
     )
@@ -170,7 +182,10 @@ class Settings(BaseSettings):
         "MAX_IN_FLIGHT", 16, "concurrent deliveries"
     )
     max_buffered: Annotated[int, whole(1)] = _setting(
-        "MAX_BUFFERED", 10_000, "fetched, unfinished events before fetching pauses"
+        "MAX_BUFFERED", 10_000, "events held whole (not folded) before fetching pauses"
+    )
+    max_folded: Annotated[int, whole(1)] = _setting(
+        "MAX_FOLDED", 400_000, "events held folded (a line each) before fetching pauses"
     )
     shutdown_grace_seconds: Annotated[int, whole(0)] = _setting(
         "SHUTDOWN_GRACE_SECONDS", 30, "time to finish in-flight work on SIGTERM"
@@ -202,6 +217,12 @@ class Settings(BaseSettings):
     def ledger_topic(self) -> str:
         # Per group, not per topic: two destinations reading one topic deliver independently.
         return self.kafka_ledger_topic or f"{self.kafka_group_id}.delivered"
+
+    @property
+    def digest_window_s(self) -> float | None:
+        """None: no digests (``off``); 0: fold what waits (``auto``); else the session window."""
+        mode = self.activity_digest
+        return None if mode == "off" else 0.0 if mode == "auto" else float(mode)
 
     @property
     def event_filter(self) -> EventFilter:

@@ -111,6 +111,20 @@ def _custom_field(value: str) -> str:
     return name
 
 
+def _digest(value: str) -> str:
+    """``auto``, ``off`` or a whole number of seconds (kept as text: ``Settings`` reads it)."""
+    text = value.strip().lower()
+    if text in ("auto", "off"):
+        return text
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise ValueError(f"expected auto, off or a number of seconds, got {value!r}") from None
+    if not 1 <= seconds <= 86_400:
+        raise ValueError(f"seconds must be between 1 and 86400, got {seconds}")
+    return str(seconds)
+
+
 def whole(low: int, high: int | None = None) -> BeforeValidator:
     """A whole number of at least ``low`` (and at most ``high``)."""
     return parsed(_int(low, high))
@@ -130,6 +144,7 @@ StageMap = Annotated[Mapping[str, str], parsed(_stage_map)]
 Patterns = Annotated[tuple[Pattern, ...], parsed(parse_patterns)]
 Included = Annotated[tuple[Pattern, ...], parsed(_included)]
 CustomField = Annotated[str, parsed(_custom_field)]
+DigestMode = Annotated[str, parsed(_digest)]
 
 
 def problem_lines(error: ValidationError, help: Mapping[str, str]) -> list[str]:

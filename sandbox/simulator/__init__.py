@@ -1,7 +1,7 @@
 """A Freshsales API simulator for tests, the demo and benchmarks; the service never imports it.
 
-It enforces what ../shared/reference/freshsales-api.md §7 says a faithful double must (docs/
-simulator.md lists each rule and each design choice):
+It enforces what a faithful double of Freshsales must (docs/simulator.md lists each rule and each
+design choice):
 
     sim = Simulator(SimulatorConfig(per_minute=5))
     async with running(sim) as served:

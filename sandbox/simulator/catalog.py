@@ -1,8 +1,8 @@
 """The simulator's own field catalog: which fields each module accepts, and of what type.
 
-It drives both the validation of writes and the ``settings/{module}/fields`` answers, so what
-the simulator advertises is exactly what it enforces. Field names follow the reference (§2.3,
-§2.6, §2.7, §2.8, §2.11); ``type`` values are Freshsales' own type names.
+It drives both the validation of writes and the ``settings/{module}/fields`` answers, so what the
+simulator advertises is exactly what it enforces. Field names follow Freshsales' recorded answers
+(docs/simulator.md); ``type`` values are Freshsales' own type names.
 """
 
 from __future__ import annotations

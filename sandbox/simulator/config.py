@@ -1,7 +1,8 @@
 """What a simulated Freshsales account holds and how the simulated server misbehaves.
 
-Every choice the reference marks UNCERTAIN (../shared/reference/freshsales-api.md §6) that a client
-could meet either way is a switch here, so tests can run the client against both answers.
+Every choice the reference marks UNCERTAIN (docs/simulator.md, "Decisions where the real API is
+unverified") that a client could meet either way is a switch here, so tests can run the client
+against both answers.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class SimulatorConfig:
     ignore_unknown_fields: bool = False
     accept_unwrapped: bool = False
     rate_limit_headers: bool = False
-    # §2.4: deals have no default unique field; MAPPING.md upserts them by name.
+    # Deals have no default unique field; the mapping upserts them by name (docs/mapping.md).
     deal_unique_fields: tuple[str, ...] = ("name",)
     activity_types: tuple[str, ...] = DEFAULT_ACTIVITY_TYPES
     utc_offset: str = "-04:00"

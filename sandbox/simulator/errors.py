@@ -1,6 +1,6 @@
 """The one error shape of every answer that is not a success.
 
-Only the 400 body is recorded from a real account (reference §3.1: ``{"errors": {"code": 400,
+Only the 400 body is recorded from a real account (docs/simulator.md: ``{"errors": {"code": 400,
 "message": [...]}}``); 401, 403, 404, 405 and 429 reuse it by design.
 """
 

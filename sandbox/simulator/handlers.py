@@ -1,7 +1,7 @@
 """The API operations on one account, free of HTTP: a parsed call in, ``(status, answer)`` out.
 
-Upsert follows reference §7.5, plain create §7.6, field checks §7.7 (in validate.py) and sales
-activities §7.8.
+Upsert, plain create, field checks (in validate.py) and sales activities follow
+docs/simulator.md, "What it enforces".
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ def _save(acct: Account, module: str, ident: int | None, values: dict[str, Any])
 def _nested(
     acct: Account, own: dict[str, Any], values: Mapping[str, Any], current: Record | None
 ) -> dict[str, Any]:
-    """A classic lead's ``company`` and ``deal`` objects become linked records (reference §2.8)."""
+    """A classic lead's ``company`` and ``deal`` objects become linked records
+    (docs/simulator.md)."""
     company, deal = values.get("company"), values.get("deal")
     if company:
         found = acct.store.find("sales_accounts", "name", company["name"])

@@ -1,4 +1,5 @@
-"""Sliding per-minute and per-hour request windows of one account (reference §3.2, §7.10).
+"""Sliding per-minute and per-hour request windows of one account (docs/simulator.md, "What it
+enforces").
 
 Time comes from the simulator's injected clock, so tests move it instead of sleeping.
 """

@@ -1,8 +1,8 @@
 """Records as the API renders them: full, every known field present, timestamps with the offset.
 
-Clients read answers, not the store, so the shapes follow the recorded responses (reference §2.2,
-§2.3): ``emails`` as rows with ``_destroy``, ``email`` mirroring the primary, ``display_name``
-falling back to the email, ``custom_field`` always an object.
+Clients read answers, not the store, so the shapes follow the recorded responses
+(docs/simulator.md): ``emails`` as rows with ``_destroy``, ``email`` mirroring the primary,
+``display_name`` falling back to the email, ``custom_field`` always an object.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class Renderer:
         self.catalog = catalog
         self.store = store
         self.zone = zone
-        # Classic answered in UTC with a Z (reference §2.2, MAG); Suite with the account offset.
+        # Classic answered in UTC with a Z (docs/simulator.md); Suite with the account offset.
         self.zulu = zulu
 
     def stamp(self, moment: float | datetime) -> str:

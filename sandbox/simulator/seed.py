@@ -1,7 +1,7 @@
 """The admin configuration of a simulated account: what ``GET selector/{name}`` answers.
 
-Entries carry the field sets recorded in the reference (§2.11, §2.12); ids are large integers drawn
-from the account's own counter, so the same config always seeds the same ids.
+Entries carry the field sets of Freshsales' recorded answers (docs/simulator.md); ids are large
+integers drawn from the account's own counter, so the same config always seeds the same ids.
 """
 
 from __future__ import annotations

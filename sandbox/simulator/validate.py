@@ -1,4 +1,5 @@
-"""Field validation of a write against the simulator's catalog (reference §7.7).
+"""Field validation of a write against the simulator's catalog (docs/simulator.md, "What it
+enforces").
 
 A write is checked whole: every bad field gets its one message, so a client sees all its mistakes
 in one 400, and values come back cleaned (ids as ints, emails as a list, datetimes parsed).

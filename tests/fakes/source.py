@@ -34,6 +34,8 @@ class FakeSource:
     paused: set[Partition] = field(default_factory=set)
     fetches: int = 0
     fail_commits: bool = False
+    rereads: list[tuple[int, int]] = field(default_factory=list)
+    """(partition, offset) of every record read again."""
     stopped: bool = False
     _assigned: set[Partition] = field(default_factory=set)
     _positions: dict[Partition, int] = field(default_factory=dict)
@@ -119,6 +121,11 @@ class FakeSource:
 
     def high_watermark(self, partition: Partition) -> int | None:
         return len(self.logs[partition]) if partition in self._fetched_once else None
+
+    async def reread(self, partition: Partition, offset: int) -> Record | None:
+        self.rereads.append((partition.partition, offset))
+        log = self.logs[partition]
+        return log[offset] if 0 <= offset < len(log) else None
 
     async def stop(self) -> None:
         self.stopped = True

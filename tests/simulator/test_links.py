@@ -1,5 +1,5 @@
-"""A person's accounts and an account's industry, as the simulator keeps them (reference §2.3,
-§2.6, §7.5, §7.7): what a group and identify's company rely on."""
+"""A person's accounts and an account's industry, as the simulator keeps them (docs/simulator.md;
+): what a group and identify's company rely on."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""Folding identifies: a user's identifies queued behind each other become one upsert, in order."""
+"""Folding identifies: a user's identifies waiting behind each other become one upsert, in order."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 import orjson
@@ -10,7 +9,8 @@ import pytest
 
 from consumer.engine import folding
 from consumer.engine.dispatch import KeyedDispatcher
-from consumer.engine.folding import IdentifyFolding, person
+from consumer.engine.folding import Folding, FoldRules, finder, merged_translation, person
+from consumer.engine.intake import work_from
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.source import Record
 from consumer.engine.work import Work
@@ -19,9 +19,7 @@ from translate import (
     Options,
     Reason,
     TranslationError,
-    decode,
     merge_identifies,
-    translate_event,
 )
 
 OPTIONS = Options()
@@ -80,64 +78,66 @@ def test_nothing_to_merge_is_a_programming_error() -> None:
     raise AssertionError("expected ValueError")
 
 
-# -- in the dispatcher --------------------------------------------------------------------------
+# -- folding while they wait -------------------------------------------------------------------
 
 
 def work(tracker: PartitionOffsets, offset: int, event: Mapping[str, object]) -> Work:
     tracker.fetched(offset)
     raw = orjson.dumps(event)
-    decoded = decode(raw)
-    translation = translate_event(decoded, OPTIONS)
-    keep = decoded if translation.type == "identify" else None
-    record = Record("t", 0, offset, None, raw, ())
-    return Work(record, tracker, "u1", translation, None, event=keep)
+    return work_from(Record("t", 0, offset, b"u1", raw, ()), tracker, OPTIONS, line_chars=1000)
 
 
-async def run_with_coalescing(works: list[Work]) -> list[Work]:
+DEFAULT_RULES = FoldRules()
+
+
+async def run_with_folding(works: list[Work], rules: FoldRules = DEFAULT_RULES) -> list[Work]:
+    """Submit everything before the first is picked up, as a fetched batch is; what was handled."""
     handled: list[Work] = []
-    gate = asyncio.Event()
 
     async def handle(w: Work) -> None:
-        await gate.wait()  # the first stays in progress until everything is queued
         handled.append(w)
 
-    dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(handle, IdentifyFolding(lambda: OPTIONS))
+    dispatcher: KeyedDispatcher[Work] = KeyedDispatcher(handle, folder=Folding(rules))
     for w in works:
         dispatcher.submit(w.key, w)
-    gate.set()
     await dispatcher.wait_idle()
     return handled
 
 
-async def test_identifies_behind_the_one_in_progress_merge_into_the_next_one_handled() -> None:
+def offsets(w: Work) -> list[int]:
+    return [m.offset for m in w.members] or [w.record.offset]
+
+
+TRACK = {
+    "type": "track",
+    "userId": "u1",
+    "event": "Signed Up",
+    "messageId": "t1",
+    "timestamp": "2026-11-04T10:00:00Z",
+}
+
+
+async def test_identifies_waiting_behind_each_other_merge_and_anything_else_ends_the_run() -> None:
     tracker = PartitionOffsets(0)
-    track = {
-        "type": "track",
-        "userId": "u1",
-        "event": "Signed Up",
-        "messageId": "t1",
-        "timestamp": "2026-11-04T10:00:00Z",
-    }
     works = [
         work(tracker, 0, identify(0, firstName="A")),
         work(tracker, 1, identify(1, firstName="B")),
         work(tracker, 2, identify(2, lastName="C")),
-        work(tracker, 3, track),
+        work(tracker, 3, TRACK),
         work(tracker, 4, identify(4, firstName="D")),
     ]
-    handled = await run_with_coalescing(works)
-    # The first was about to be handled when the others were queued: it took over those behind.
-    assert [w.record.offset for w in handled] == [0, 3, 4]
-    assert [w.record.offset for w in handled[0].absorbed] == [1, 2]
-    merged = handled[0].translation
+    handled = await run_with_folding(works)
+    assert [offsets(w) for w in handled] == [[0, 1, 2], [3], [4]]
+    first = handled[0]
+    assert first.original is not None
+    assert first.original.message_id == "m0"
+    merged = merged_translation(first, OPTIONS)
     assert merged is not None
     assert merged.message_id == "m2"
-    person = next(r for r in merged.requests if r.step.value == "person")
-    contact = person.body["contact"]
+    person_step = next(r for r in merged.requests if r.step.value == "person")
+    contact = person_step.body["contact"]
     assert isinstance(contact, Mapping)
     assert (contact["first_name"], contact["last_name"]) == ("B", "C")
-    assert handled[0].original is works[0].translation
-    assert handled[1].absorbed == []  # a track ends the run; order is kept
 
 
 async def test_identifies_of_another_record_or_invalid_ones_are_not_merged() -> None:
@@ -148,14 +148,14 @@ async def test_identifies_of_another_record_or_invalid_ones_are_not_merged() -> 
     tracker.fetched(2)  # an undecodable record: no translation, never merged
     works.append(Work(Record("t", 0, 2, None, b"{", ()), tracker, "u1", None, None))
     works.append(work(tracker, 3, identify(3)))
-    handled = await run_with_coalescing(works)
-    assert all(not w.absorbed for w in handled)
+    handled = await run_with_folding(works)
+    assert all(not w.members for w in handled)
 
 
 async def test_identifies_of_another_partition_are_not_merged() -> None:
     first, second = PartitionOffsets(0), PartitionOffsets(0)
-    handled = await run_with_coalescing([work(first, 0, identify(0)), work(second, 0, identify(1))])
-    assert all(not w.absorbed for w in handled)
+    handled = await run_with_folding([work(first, 0, identify(0)), work(second, 0, identify(1))])
+    assert all(not w.members for w in handled)
 
 
 async def test_identifies_with_a_company_merge_by_the_person_they_write() -> None:
@@ -163,23 +163,32 @@ async def test_identifies_with_a_company_merge_by_the_person_they_write() -> Non
     works = [
         work(tracker, n, identify(n, company={"name": "Acme"}, title=f"T{n}")) for n in range(3)
     ]
-    handled = await run_with_coalescing(works)
-    assert [len(w.absorbed) for w in handled] == [2]
+    handled = await run_with_folding(works)
+    assert [len(w.members) for w in handled] == [3]
 
 
-def test_an_identify_whose_merge_is_filtered_out_or_untranslatable_goes_alone(
+async def test_merging_identifies_can_be_switched_off() -> None:
+    tracker = PartitionOffsets(0)
+    handled = await run_with_folding(
+        [work(tracker, n, identify(n)) for n in range(3)], FoldRules(identifies=False)
+    )
+    assert [offsets(w) for w in handled] == [[0], [1], [2]]
+
+
+def test_a_merge_that_is_filtered_out_or_does_not_translate_goes_one_by_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tracker = PartitionOffsets(0)
     first, second = work(tracker, 0, identify(0)), work(tracker, 1, identify(1))
+    assert Folding(FoldRules()).join(first, second)
     nothing = Options(events=EventFilter((), ()))  # the filters changed since they were read
-    assert IdentifyFolding(lambda: nothing)(first, [second]) == (first, 0)
+    assert merged_translation(first, nothing) is None
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise TranslationError(Reason.INVALID_EVENT, "merged traits do not translate")
 
     monkeypatch.setattr(folding, "translate_event", refuse)
-    assert IdentifyFolding(lambda: OPTIONS)(first, [second]) == (first, 0)
+    assert merged_translation(first, OPTIONS) is None
 
 
 def test_which_record_an_event_writes_is_none_without_a_person() -> None:
@@ -192,4 +201,4 @@ def test_which_record_an_event_writes_is_none_without_a_person() -> None:
     }
     page = work(tracker, 0, page_view)
     assert person(page) is None
-    assert IdentifyFolding(lambda: OPTIONS)(page, []) == (page, 0)
+    assert finder(page.translation) is None
