@@ -250,3 +250,73 @@ async def test_discarding_leaves_keys_with_nothing_queued_alone() -> None:
     gate.set()
     await asyncio.wait_for(dispatcher.wait_idle(), 1)
     assert handler.finished == ["only"]
+
+
+async def test_a_key_discarded_while_ready_loses_its_turn_and_others_go_on() -> None:
+    handler = Recorder()
+    dispatcher = KeyedDispatcher(handler, workers=1)
+    gate = handler.hold("busy")
+    dispatcher.submit("k0", "busy")
+    await asyncio.sleep(0.01)
+    dispatcher.submit("gone", "revoked")  # ready, waiting for the one worker
+    dispatcher.submit("kept", "kept")
+    assert dispatcher.discard(lambda work: work == "revoked") == ["revoked"]
+    gate.set()
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert handler.finished == ["busy", "kept"]
+    assert dispatcher.active_keys == 0
+
+
+async def test_discarding_work_held_back_for_folding_cancels_its_turn() -> None:
+    handler, pile = Recorder(), Pile(hold_s=0.05)
+    dispatcher = KeyedDispatcher(handler, folder=pile)
+    dispatcher.submit("a", "a1")
+    assert dispatcher.discard(lambda work: True) == ["a1"]
+    await asyncio.sleep(0.1)  # past the hold: nothing is started
+    assert (handler.started, dispatcher.buffered, dispatcher.active_keys) == ([], 0, 0)
+
+
+async def test_cancel_also_drops_work_held_back_for_folding() -> None:
+    handler, pile = Recorder(), Pile(hold_s=0.05)
+    dispatcher = KeyedDispatcher(handler, folder=pile)
+    dispatcher.submit("a", "a1")
+    await dispatcher.cancel()
+    await asyncio.sleep(0.1)
+    assert handler.started == []
+
+
+class Willing(Pile):
+    """A folder that joins "+" work only once told that the quota got short, and records what it
+    was asked to compact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.willing = False
+        self.compacted: list[str] = []
+
+    def join(self, waiting: str, work: str) -> bool:
+        return self.willing and super().join(waiting, work)
+
+    def compact(self, work: str) -> bool:
+        self.compacted.append(work)
+        return False
+
+
+async def test_compacting_what_waits_folds_it_and_leaves_the_work_in_progress_alone() -> None:
+    handler, folder = Recorder(), Willing()
+    dispatcher = KeyedDispatcher(handler, folder=folder)
+    gate = handler.hold("a1")
+    dispatcher.submit("a", "a1")
+    await asyncio.sleep(0.01)  # a1 in progress
+    for work in ("a2", "+x", "b3"):
+        dispatcher.submit("a", work)
+    folder.compacted.clear()
+    folder.willing = True
+    dispatcher.compact_waiting()
+    # +x now joins a2; b3 cannot join it and is compacted on its own; a1 is never touched.
+    assert folder.joined == {"a2": ["+x"]}
+    assert folder.compacted == ["a2", "b3"]
+    assert (dispatcher.buffered, dispatcher.items, dispatcher.folded) == (4, 2, 2)
+    gate.set()
+    await asyncio.wait_for(dispatcher.wait_idle(), 1)
+    assert handler.finished == ["a1", "a2", "b3"]

@@ -175,11 +175,9 @@ class KeyedDispatcher(Generic[W]):
             self._enqueue(key, turn)
 
     def _enqueue(self, key: str, turn: int) -> None:
+        # A held turn is never stale: discarding a key's last work cancels its timer.
         self._held.pop(key, None)
-        queue = self._queues.get(key)
-        if not queue or self._turns.get(key) != turn:
-            return
-        priority = self._priority(queue[0])
+        priority = self._priority(self._queues[key][0])
         heapq.heappush(self._ready, (priority, turn, key))
         most = self._max_workers + (self._spare if priority <= URGENT else 0)
         if len(self._workers) < most:

@@ -32,11 +32,6 @@ class Stats:
         return sum(self.outcomes.values())
 
     @property
-    def folded(self) -> int:
-        """Events that went out inside another's call: merged identifies, digested activities."""
-        return self.outcomes["coalesced"] + self.outcomes["folded"]
-
-    @property
     def events_per_call(self) -> float:
         """Finished events per Freshsales call (0 until a call was made)."""
         return self.finished / self.calls if self.calls else 0.0
