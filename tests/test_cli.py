@@ -194,8 +194,10 @@ def test_demo_delivers_the_samples_through_broker_and_simulator() -> None:
     final = re.search(r"progress: +333/333 finished \(([^)]*)\)", out)
     assert final is not None, out
     counts = {name: int(n) for n, name in re.findall(r"(\d+) ([a-z-]+)", final.group(1))}
-    # Whether a user's two identifies meet in the queue (and merge) depends on timing.
-    assert counts["delivered"] + counts.get("coalesced", 0) == 331
+    # Whether a user's two identifies meet in the queue (and merge), and whether activities wait
+    # for the quota's pace long enough to fold into digests, depends on timing.
+    merged = counts.get("coalesced", 0) + counts.get("folded", 0)
+    assert counts["delivered"] + merged == 331
     assert (counts["dead-lettered"], counts["skipped"]) == (2, 0)
     assert "dead letter: missing_email 1" in out
     assert "dead letter: missing_group_name 1" in out
