@@ -4,8 +4,9 @@ The plan's figures (``FRESHSALES_RATE_LIMIT_*`` times ``FRESHSALES_QUOTA_SHARE``
 deployment may use when nobody else spends the account. A 429 says somebody did: the server's
 window was full when our calls in that window numbered ``fit``, so ``fit`` calls a window is
 what is left for this replica, and ``fit`` divided by the replica's part is what is left for the
-deployment (every replica paces to its part of it). The deployment figure is what is kept, so
-that a rebalance moves the learned capacity with the partitions.
+deployment (every replica paces to its part of it, less a tenth: at the very edge of what the
+other integration leaves, every unevenness of its pace would be another 429). The deployment
+figure is what is kept, so that a rebalance moves the learned capacity with the partitions.
 
 The learned figure holds for a while, then grows back by a tenth of the plan's figure a minute:
 the other integration may have stopped. Finding out costs a 429 when it has not, so each
@@ -40,6 +41,9 @@ class Growth:
     last hour…"""
     longest_hold_s: float = 16 * MINUTE
     """…up to this."""
+    kept: float = 0.9
+    """A lesson is this fraction of what fitted: paced exactly to what another integration
+    leaves, a replica meets the ceiling again at every unevenness of the other's pace."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +91,16 @@ def learn(
     must not bring the service to a crawl."""
     if fraction <= 0:
         return None
-    return Learned(min(plan, max(growth.least * plan, 1.0, fit / fraction)), grows_from)
+    calls = fit * growth.kept / fraction
+    return Learned(min(plan, max(growth.least * plan, 1.0, calls)), grows_from)
 
 
-def fitted(learned: Learned, fit: int, fraction: float, plan: float) -> Learned:
+def fitted(learned: Learned, fit: int, fraction: float, plan: float, growth: Growth) -> Learned:
     """Calls in flight at the 429 that were then accepted fitted too: the capacity was larger."""
     if fraction <= 0:
         return learned
-    return Learned(max(learned.calls, min(plan, fit / fraction)), learned.grows_from)
+    calls = min(plan, fit * growth.kept / fraction)
+    return Learned(max(learned.calls, calls), learned.grows_from)
 
 
 def believed(plan: float, learned: Learned | None, now: float, growth: Growth) -> float:

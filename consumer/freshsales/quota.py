@@ -212,7 +212,11 @@ class Quota:
             window = self._window(incident.window)
             if window.learned is not None:
                 window.learned = capacity.fitted(
-                    window.learned, window.accepted(), incident.fraction, self._plan(window)
+                    window.learned,
+                    window.accepted(),
+                    incident.fraction,
+                    self._plan(window),
+                    self.config.growth,
                 )
         if ticket == self._probe:
             self._probe = None
@@ -241,8 +245,15 @@ class Quota:
             return
         self._streak += 1
         if retry_after_s is None:
-            retry_after_s = self.config.backoff.delay_s(self._streak)
-        self._paused_until = max(self._paused_until, now + retry_after_s)
+            retry_after_s = pause = self.config.backoff.delay_s(self._streak)
+        elif self._streak > 1:
+            # The probe refused again: a place the server frees goes to whoever asks first, and
+            # another integration that asks often wins it. Back off, rather than lose that race
+            # (and spend a 429) every time a place frees.
+            pause = max(retry_after_s, self.config.backoff.delay_s(self._streak - 1))
+        else:
+            pause = retry_after_s
+        self._paused_until = max(self._paused_until, now + pause)
         self._probe, self._probe_due = None, True
         name = capacity.refused_window(
             retry_after_s, remaining, self._reported(total) if total is not None else None
