@@ -78,13 +78,14 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos_bench --minutes 3
 
-# One account's quota shared (another integration, replicas 1 -> 3 -> 2, one replica alone),
-# each beside the service before it learned to share (3a8af5f); writes
-# bench/results/shared_quota.json. About 35 minutes.
+# One account's quota shared (another integration, twice; replicas 1 -> 3 -> 2; one replica
+# alone), each beside the service before it learned to share (3a8af5f); writes
+# bench/results/shared_quota.json. About 45 minutes.
 BEFORE := /tmp/fsd-before
 shared-quota: $(STAMP)
 	rm -rf $(BEFORE) && mkdir -p $(BEFORE) && git archive 3a8af5f | tar -x -C $(BEFORE)
-	$(BIN)/python -m bench.shared_quota_bench --today $(BEFORE)
+	$(BIN)/python -m bench.shared_quota_bench --today $(BEFORE) \
+		--scenario A --scenario A2 --scenario B --scenario C
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis
