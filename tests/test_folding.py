@@ -202,3 +202,4 @@ def test_which_record_an_event_writes_is_none_without_a_person() -> None:
     page = work(tracker, 0, page_view)
     assert person(page) is None
     assert finder(page.translation) is None
+    assert finder(None) is None  # an event held folded: no translation kept

@@ -58,7 +58,7 @@ def translate_group(event: Event, options: Options) -> Translation:
         )
     report = Dropped()
     account = RecordBuilder(Module.SALES_ACCOUNTS, options.catalog, report)
-    account.put("name", name.strip(), "name")
+    account.put_key("name", name.strip())
     if options.group_id_field is not None:
         _group_id(account, event.get("groupId"), options.group_id_field)
     inject = fill_account(account, traits, options)

@@ -175,7 +175,7 @@ def _named_record(
         report.notice("object_without_name", what, f"{what} has no name; skipped")
         return None
     record = RecordBuilder(module, options.catalog, report, f"{what}.")
-    record.put("name", name.strip(), "name")
+    record.put_key("name", name.strip())
     return record, value
 
 

@@ -96,6 +96,11 @@ class RecordBuilder:
         else:
             self._store(fields, name, value, kind, origin)
 
+    def put_key(self, name: str, value: str) -> None:
+        """Set the field an upsert finds the record by (an account's or a deal's name): as given,
+        whatever a catalog says of its type, since the upsert cannot go without it."""
+        self.fields[name] = value
+
     def ignore(self, origin: str) -> None:
         self._report.ignored.append(self._prefix + origin)
 
