@@ -19,9 +19,8 @@ starts with a single token, so it starts gently.
 from __future__ import annotations
 
 import math
-from typing import Final
 
-MINUTE: Final = 60.0
+from consumer.freshsales.capacity import MINUTE
 
 
 class Spacing:

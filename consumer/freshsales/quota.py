@@ -141,9 +141,11 @@ class Quota:
             return None
         longest = max(0.0, self._paused_until - now)
         in_flight = len(self._in_flight)
+        capacities = []
         for window in self._windows:
             window.expire(now)
             capacity = self.capacity(window, now)
+            capacities.append(capacity)
             if reserve:
                 wait = backlog_wait_s(window, capacity, in_flight, now)
             else:
@@ -151,7 +153,7 @@ class Quota:
             if wait is None:
                 return None
             longest = max(longest, wait)
-        return max(longest, self._spacing.wait_s(now, self._per_minute(now)))
+        return max(longest, self._spacing.wait_s(now, capacities[0]))
 
     def _per_minute(self, now: float) -> int:
         return self.capacity(self._windows[0], now)
