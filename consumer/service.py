@@ -2,7 +2,8 @@
 settings and connects them, in the order of the flow.
 
     Kafka ─► kafka.KafkaSource ─► engine.Engine (intake, dispatch, folding, delivery, offsets)
-                                        │
+                                        │   who: identity.Book (kafka.IdentityTopic keeps it)
+                                        │   waiting: engine.WaitingRoom (kafka.WaitingTopic)
                                         ▼
                freshsales.PacedCaller (the quota) ─► freshsales.FreshsalesClient (HTTP)
 
@@ -20,23 +21,28 @@ from consumer.engine.breaker import Breaker
 from consumer.engine.delivery import Deliverer
 from consumer.engine.folding import Folding, FoldRules
 from consumer.engine.loop import Engine, EngineConfig
-from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.engine.outlets import Memory
+from consumer.engine.people import Identities
 from consumer.engine.policy import RetryPolicy
+from consumer.engine.source import Partition
 from consumer.engine.stats import Stats
+from consumer.engine.waitroom import WaitingRoom, WaitRules
 from consumer.freshsales.account import Wanted
 from consumer.freshsales.budget import Budget
 from consumer.freshsales.client import ClientOptions, FreshsalesClient
 from consumer.freshsales.paced import PacedCaller
 from consumer.freshsales.quota import QuotaConfig
 from consumer.freshsales.standing import AccountStanding
+from consumer.identity.book import Book
 from consumer.kafka.config import connection, consumer_config, producer_config
 from consumer.kafka.deadletters import DeadLetters
+from consumer.kafka.identities import IdentityTopic
 from consumer.kafka.ledger import Ledger
 from consumer.kafka.source import KafkaSource
-from consumer.kafka.start import started
+from consumer.kafka.start import started, until_read
+from consumer.kafka.waiting import WaitingTopic
 from consumer.logs import get_logger
 from consumer.ops.quota_line import QuotaLine
 from consumer.ops.server import OpsServer
@@ -78,6 +84,9 @@ class Service:
             refresh_interval_s=refresh_interval_s,
         )
         self.breaker = Breaker()
+        self.book = Book()
+        """Who people are: every person the deployment has delivered (``KAFKA_IDENTITY_TOPIC``)."""
+        self.identity_topic: IdentityTopic | None = None
         self.engine: Engine | None = None
         self._deliverer: Deliverer | None = None
         self.stopping = False
@@ -110,36 +119,72 @@ class Service:
             return 0
         seen = SeenMessages(float(s.dedupe_window_seconds))
         ledger = Ledger(s.ledger_topic, seen, producer, connection(s))
+        source = KafkaSource(consumer_config(s), s.kafka_topic, s.waiting_topic)
+        identities = self.identity_topic = IdentityTopic(
+            s.identity_topic,
+            self.book,
+            producer,
+            connection(s),
+            checkpoint_group=s.identity_checkpoint_group,
+            # One replica writes the snapshots: the one holding the first partition.
+            leads=lambda: Partition(s.kafka_topic, 0) in source.assignment(),
+        )
+        waiting = WaitingTopic(s.waiting_topic, producer, connection(s))
         try:
             if seen.enabled:
                 await ledger.start()
-            return await self._consume(producer, ledger, stop)
+            # Who people are is known before the first event is: else an event of a person
+            # identified before this start would wait for nothing.
+            if not await until_read(identities.start, stop, "identity topic"):
+                return 0
+            if not await until_read(
+                lambda: waiting.ensure(like=s.kafka_topic, wait_s=float(s.identity_wait_seconds)),
+                stop,
+                "waiting topic",
+            ):
+                return 0
+            return await self._consume(producer, ledger, source, identities, waiting, stop)
         finally:
+            await identities.stop()
             await ledger.stop()
             await producer.stop()
 
     async def _consume(
-        self, producer: AIOKafkaProducer, ledger: Ledger, stop: asyncio.Event
+        self,
+        producer: AIOKafkaProducer,
+        ledger: Ledger,
+        source: KafkaSource,
+        identities: IdentityTopic,
+        waiting: WaitingTopic,
+        stop: asyncio.Event,
     ) -> int:
         s = self.settings
         standing = self.standing
         progress = asyncio.Event()
-        source = KafkaSource(consumer_config(s), s.kafka_topic)
+        room = WaitingRoom(
+            s.waiting_topic,
+            self.book,
+            WaitRules(
+                wait_s=float(s.identity_wait_seconds),
+                max_events=s.identity_wait_max_events,
+                max_total=s.identity_wait_max_total,
+            ),
+        )
         deliverer = self._deliverer = Deliverer(
             self.caller,
             standing,
-            Memory(
-                people=IdentityCache(),
-                upserts=UpsertMemory(float(s.unchanged_window_seconds)),
-                seen=ledger.seen,
-            ),
+            Memory(upserts=UpsertMemory(float(s.unchanged_window_seconds)), seen=ledger.seen),
             DeadLetters(producer.send_and_wait, s.dlq_topic),
             ledger.record,
+            identities=Identities(self.book, identities),
+            waiting=waiting,
             policy=RetryPolicy(window_s=float(s.retry_max_seconds)),
             breaker=self.breaker,
             progress=progress,
             options=lambda: standing.options,
             reread=source.reread,
+            put_back=room.put_back,
+            digest_limits=(s.digest_max_events, s.digest_max_chars),
         )
         engine = self.engine = Engine(
             source,
@@ -156,6 +201,7 @@ class Service:
             folding=folding(s, self.budget),
             # The group's division of the topic is the replicas' division of the quota.
             on_assignment=self.budget.assigned,
+            room=room,
         )
         quota_line = QuotaLine(self, interval_s=float(s.quota_log_seconds))
         background = [

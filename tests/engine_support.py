@@ -13,14 +13,17 @@ from consumer.engine.breaker import Breaker
 from consumer.engine.delivery import Deliverer
 from consumer.engine.folding import Folding, FoldRules
 from consumer.engine.loop import Engine, EngineConfig
-from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.engine.outlets import Memory
+from consumer.engine.people import Identities
 from consumer.engine.policy import RetryPolicy
 from consumer.engine.source import Partition
 from consumer.engine.stats import Stats
+from consumer.engine.waitroom import WaitingRoom, WaitRules
+from consumer.identity.book import Book
 from tests.fakes.freshsales import FakeFreshsales
+from tests.fakes.identities import WAITING, FakeIdentityLog, FakeWaitingLog
 from tests.fakes.outlets import FakeLedger, FakeLetters, FakeStanding
 from tests.fakes.source import FakeSource
 from translate import Options
@@ -43,6 +46,10 @@ class Rig:
     engine: Engine
     pressed: list[bool]
     """[whether calls wait for the quota]: set it to change it while the engine runs."""
+    book: Book
+    identity_log: FakeIdentityLog
+    waiting: FakeWaitingLog
+    room: WaitingRoom
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     status: int | None = None
 
@@ -83,24 +90,33 @@ def rig(
     breaker: Breaker | None = None,
     dedupe: bool = True,
     on_assignment: Callable[[int, int | None], None] | None = None,
+    waiting_partitions: int = 1,
+    wait: WaitRules = WaitRules(),
+    book: Book | None = None,
 ) -> Rig:
-    source = FakeSource(partitions)
+    source = FakeSource(partitions, waiting_topic=WAITING, waiting_partitions=waiting_partitions)
     quota = [pressed]  # whether calls wait for the quota: activities fold only then
     freshsales = FakeFreshsales()
     letters, ledger, standing = FakeLetters(), FakeLedger(), FakeStanding()
     breaker = breaker or Breaker()
     progress = asyncio.Event()
+    book = book if book is not None else Book()
+    identity_log, waiting = FakeIdentityLog(), FakeWaitingLog(source)
+    room = WaitingRoom(WAITING, book, wait)
     deliverer = Deliverer(
         freshsales,
         standing,
-        Memory(IdentityCache(), UpsertMemory(3600.0), SeenMessages(3600.0 if dedupe else 0)),
+        Memory(UpsertMemory(3600.0), SeenMessages(3600.0 if dedupe else 0)),
         letters,
         ledger.record,
+        identities=Identities(book, identity_log),
+        waiting=waiting,
         policy=policy,
         breaker=breaker,
         progress=progress,
         options=lambda: options,
         reread=source.reread,
+        put_back=room.put_back,
     )
     engine = Engine(
         source,
@@ -118,8 +134,23 @@ def rig(
         ),
         folding=Folding(rules or FoldRules(), pressed=lambda: quota[0]) if fold else None,
         on_assignment=on_assignment,
+        room=room,
     )
-    return Rig(source, freshsales, letters, ledger, standing, breaker, deliverer, engine, quota)
+    return Rig(
+        source,
+        freshsales,
+        letters,
+        ledger,
+        standing,
+        breaker,
+        deliverer,
+        engine,
+        quota,
+        book,
+        identity_log,
+        waiting,
+        room,
+    )
 
 
 @asynccontextmanager

@@ -9,10 +9,12 @@ import orjson
 import pytest
 
 from consumer.engine.chain import Chain, advance, forget
-from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.unchanged import UpsertMemory
+from consumer.engine.people import Identities
 from consumer.errors import TransientError
 from consumer.freshsales.answers import Answer
+from tests.identity_support import deliver as delivered
+from tests.identity_support import identities as known
 from translate import (
     LookupKind,
     Options,
@@ -30,6 +32,16 @@ LOOKUPS = {
     (LookupKind.SALES_ACTIVITY_TYPE, "Page View"): 702,
     (LookupKind.DEFAULT_OWNER, ""): 900,
 }
+
+
+def identities() -> Identities:
+    return known()
+
+
+async def deliver(
+    chain: Chain, fake: Any, people: Identities, upserts: UpsertMemory | None = None
+) -> Chain:
+    return await delivered(chain, fake, people, LOOKUPS, upserts)
 
 
 class FakeFreshsales:
@@ -82,7 +94,7 @@ TRACK: dict[str, Any] = {
 async def test_answers_feed_later_calls_in_order() -> None:
     fake = FakeFreshsales()
     chain = Chain(translation(IDENTIFY))
-    await advance(chain, fake, LOOKUPS, IdentityCache())
+    await deliver(chain, fake, identities())
     assert [path for _, path, _ in fake.sent] == [
         "sales_accounts/upsert",
         "contacts/upsert?include=sales_accounts",
@@ -104,9 +116,9 @@ async def test_a_retry_resumes_at_the_failed_step() -> None:
     fake = FakeFreshsales(fail_on=4)
     chain = Chain(translation(IDENTIFY))
     with pytest.raises(TransientError):
-        await advance(chain, fake, LOOKUPS, IdentityCache())
+        await advance(chain, fake, LOOKUPS)
     assert chain.next_step == 3
-    await advance(chain, fake, LOOKUPS, IdentityCache())
+    await advance(chain, fake, LOOKUPS)
     paths = [path.partition("?")[0] for _, path, _ in fake.sent]
     assert paths == [
         "sales_accounts/upsert",
@@ -120,11 +132,11 @@ async def test_a_retry_resumes_at_the_failed_step() -> None:
 
 async def test_a_person_known_from_identify_costs_track_no_lookup_call() -> None:
     fake = FakeFreshsales()
-    people = IdentityCache()
-    await advance(Chain(translation(IDENTIFY)), fake, LOOKUPS, people)
+    people = identities()
+    await deliver(Chain(translation(IDENTIFY)), fake, people)
     fake.sent.clear()
     chain = Chain(translation(TRACK, stage_map={"Order Completed": "Customer"}))
-    await advance(chain, fake, LOOKUPS, people)
+    await deliver(chain, fake, people)
     assert [(m, p) for m, p, _ in fake.sent] == [
         ("POST", "sales_activities"),
         ("PUT", "contacts/1002"),
@@ -140,9 +152,9 @@ async def test_a_person_known_from_identify_costs_track_no_lookup_call() -> None
 
 async def test_an_unknown_person_is_resolved_once_then_remembered() -> None:
     fake = FakeFreshsales()
-    people = IdentityCache()
-    await advance(Chain(translation(TRACK)), fake, LOOKUPS, people)
-    await advance(Chain(translation(TRACK)), fake, LOOKUPS, people)
+    people = identities()
+    await deliver(Chain(translation(TRACK)), fake, people)
+    await deliver(Chain(translation(TRACK)), fake, people)
     assert [p for _, p, _ in fake.sent] == [
         "contacts/upsert?include=sales_accounts",
         "sales_activities",
@@ -153,40 +165,21 @@ async def test_an_unknown_person_is_resolved_once_then_remembered() -> None:
 async def test_a_missing_account_setting_is_an_unresolved_reference() -> None:
     chain = Chain(translation(TRACK))
     with pytest.raises(TranslationError) as caught:
-        await advance(chain, FakeFreshsales(), {}, IdentityCache())
+        await advance(chain, FakeFreshsales(), {})
     assert caught.value.reason is Reason.UNRESOLVED_REFERENCE
 
 
-def test_the_identity_cache_is_bounded_and_keeps_only_what_later_calls_use() -> None:
-    people = IdentityCache(capacity=2)
-    people.put("a", {"id": 1, "owner_id": 7, "targetable_type": "Contact", "emails": ["x"]})
-    people.put("b", {"id": 2})
-    assert people.get("a") == {"id": 1, "owner_id": 7, "targetable_type": "Contact"}
-    people.put("c", {"id": 3})  # "b" is the least recently used now
-    assert (people.get("b"), len(people)) == (None, 2)
-    people.put(None, {"id": 4})
-    people.put("d", {"name": "no id"})
-    assert people.get(None) is None
-    assert people.get("d") is None
-    people.forget("a")
-    people.forget(None)
-    assert people.get("a") is None
-    assert len(IdentityCache(capacity=0)) == 0
-    with pytest.raises(ValueError, match="negative"):
-        IdentityCache(capacity=-1)
-
-
-async def test_without_skip_unchanged_every_write_is_sent_and_forgetting_clears_the_person() -> (
-    None
-):
+async def test_without_skip_unchanged_every_write_is_sent_and_the_person_is_known_after() -> None:
     fake = FakeFreshsales()
-    people = IdentityCache()
+    people = identities()
     chain = Chain(translation(IDENTIFY))
-    await advance(chain, fake, LOOKUPS, people, upserts=None)
+    await deliver(chain, fake, people, upserts=None)
     assert chain.calls == 4
-    assert people.get("u1") is not None
-    forget(chain, people, None)
-    assert people.get("u1") is None
+    known = people.book.find(chain.translation.names.keys)
+    assert known is not None
+    assert known.accounts == ((1001, True),)
+    forget(chain, None)  # nothing to forget without skip-unchanged
+    assert chain.calls == 4
 
 
 class Empty:
@@ -203,12 +196,12 @@ class Empty:
 
 
 async def test_an_answer_without_its_record_is_neither_remembered_nor_kept() -> None:
-    empty, upserts, people = Empty(), UpsertMemory(3600), IdentityCache()
+    empty, upserts, people = Empty(), UpsertMemory(3600), identities()
     for _ in range(2):
         chain = Chain(translation(TRACK))
         with pytest.raises(TranslationError):  # no person record: nobody to put it on
-            await advance(chain, empty, LOOKUPS, people, upserts)
+            await deliver(chain, empty, people, upserts)
     assert Step.PERSON not in chain.records
     assert len(upserts) == 0
-    assert people.get("u1") is None
+    assert len(people.book) == 0
     assert empty.sent == ["contacts/upsert?include=sales_accounts"] * 2

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from consumer.engine.chain import Chain, advance
-from consumer.engine.memory.identities import IdentityCache
+from consumer.engine.chain import Chain
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.freshsales.answers import Answer
-from translate import Flavor, Options, Translation, translate_event
+from tests.identity_support import deliver, identities
+from translate import Flavor, Options, Translation, id_key, translate_event
 
 
 class Crm:
@@ -43,13 +43,13 @@ def group(name: str, **event: Any) -> Translation:
 async def test_a_known_persons_group_costs_the_account_and_the_link_and_its_repeat_nothing() -> (
     None
 ):
-    crm, people, upserts = Crm(), IdentityCache(), UpsertMemory(3600)
+    crm, upserts = Crm(), UpsertMemory(3600)
+    people = identities(
+        ("u1", {"id": 7, "targetable_type": "Contact", "sales_accounts": ((1, True),)})
+    )
     crm.accounts[7] = [{"id": 1, "is_primary": True}]
-    people.put("u1", {"id": 7, "targetable_type": "Contact", "sales_accounts": ((1, True),)})
-    first = Chain(group("Globex"))
-    await advance(first, crm, {}, people, upserts)
-    repeat = Chain(group("Globex"))
-    await advance(repeat, crm, {}, people, upserts)
+    first = await deliver(Chain(group("Globex")), crm, people, {}, upserts)
+    repeat = await deliver(Chain(group("Globex")), crm, people, {}, upserts)
 
     assert [(m, p) for m, p, _ in crm.sent] == [
         ("POST", "sales_accounts/upsert"),
@@ -58,16 +58,16 @@ async def test_a_known_persons_group_costs_the_account_and_the_link_and_its_repe
     assert crm.accounts[7] == [{"id": 1, "is_primary": True}, {"id": 101, "is_primary": False}]
     assert (first.calls, first.lookups_saved) == (2, 1)
     assert (repeat.calls, repeat.lookups_saved, repeat.unchanged) == (0, 1, 2)  # account + link
-    known = people.get("u1")
+    known = people.book.owner_of(id_key("u1"))
     assert known is not None
-    assert known["sales_accounts"] == ((1, True), (101, False))
+    assert known.accounts == ((1, True), (101, False))
 
 
 async def test_a_known_person_whose_accounts_are_unknown_is_read_without_a_body() -> None:
-    crm, people = Crm(), IdentityCache()
+    crm = Crm()
+    people = identities(("u1", {"id": 7, "targetable_type": "Contact"}))  # accounts not known
     crm.accounts[7] = [{"id": 1, "is_primary": True}]
-    people.put("u1", {"id": 7, "targetable_type": "Contact"})  # from an answer without them
-    await advance(Chain(group("Globex")), crm, {}, people)
+    await deliver(Chain(group("Globex")), crm, people, {})
 
     method, path, body = crm.sent[0]
     assert (method, path, body) == ("GET", "contacts/7?include=sales_accounts", None)
@@ -77,15 +77,15 @@ async def test_a_known_person_whose_accounts_are_unknown_is_read_without_a_body(
 async def test_on_classic_a_known_lead_gets_the_company_and_the_contact_path_costs_nothing() -> (
     None
 ):
-    crm, people = Crm(), IdentityCache()
-    people.put("u1", {"id": 7, "targetable_type": "Lead"})
+    crm = Crm()
+    people = identities(("u1", {"id": 7, "targetable_type": "Lead"}))
     chain = Chain(
         translate_event(
             {"type": "group", "userId": "u1", "traits": {"name": "Globex"}},
             Options(flavor=Flavor.CLASSIC),
         )
     )
-    await advance(chain, crm, {}, people)
+    await deliver(chain, crm, people, {})
 
     assert [(m, p) for m, p, _ in crm.sent] == [("PUT", "leads/7")]
     assert crm.sent[0][2] == {"lead": {"company": {"name": "Globex"}}}

@@ -72,6 +72,7 @@ def test_each_line_gets_its_answer_and_a_rejected_event_sets_exit_status_1(tmp_p
         "\n"
         "not json\n"
         '{"type": "alias", "userId": "u"}\n'
+        '{"type": "frobnicate", "userId": "u"}\n'
     )
     done = cli("translate", str(events))
     assert done.returncode == 1
@@ -79,10 +80,12 @@ def test_each_line_gets_its_answer_and_a_rejected_event_sets_exit_status_1(tmp_p
     assert [(r["line"], r["outcome"]) for r in results] == [
         (1, "deliver"),
         (3, "error"),
-        (4, "unsupported"),
+        (4, "error"),
+        (5, "unsupported"),
     ]
     assert results[1]["reason"] == "invalid_event"
-    assert "errors by reason: invalid_event=1" in done.stderr
+    assert results[2]["detail"] == "alias needs previousId"
+    assert "errors by reason: invalid_event=2" in done.stderr
 
 
 def test_without_inference_a_typeless_event_is_rejected_as_the_service_would() -> None:

@@ -13,18 +13,21 @@ from consumer.engine.breaker import Breaker
 from consumer.engine.chain import Chain, advance
 from consumer.engine.delivery import Deliverer
 from consumer.engine.folding import Folding, FoldRules
-from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.outlets import Memory
+from consumer.engine.people import Identities
 from consumer.engine.policy import RetryPolicy
 from consumer.engine.source import Partition, Record
 from consumer.engine.work import Work
 from consumer.errors import FreshsalesError, RateLimited, RejectedError
 from consumer.freshsales.answers import Answer
 from consumer.kafka.deadletters import Headers
+from consumer.identity.book import Book
+from tests.fakes.identities import FakeIdentityLog, FakeWaitingLog
 from tests.fakes.outlets import FakeLedger, FakeLetters, FakeStanding
+from tests.fakes.source import FakeSource
 from translate import EventFilter, LookupKind, Options, decode, parse_patterns, translate_event
 
 LOOKUPS = {
@@ -97,12 +100,17 @@ class Harness:
         self.dead = FakeLetters()
         self.recorded = FakeLedger(fails=ledger_fails)
         self.breaker = Breaker()
+        self.book = Book()
+        self.identities = FakeIdentityLog()
+        self.waiting = FakeWaitingLog(FakeSource(waiting_topic="t.waiting"))
         self.deliverer = Deliverer(
             caller,
             FakeStanding(LOOKUPS),
-            Memory(IdentityCache(), UpsertMemory(3600), SeenMessages(3600)),
+            Memory(UpsertMemory(3600), SeenMessages(3600)),
             self.dead,
             self.recorded.record,
+            identities=Identities(self.book, self.identities),
+            waiting=self.waiting,
             policy=RetryPolicy(backoff=Backoff(0.001, 0.001, jitter=True)),
             breaker=self.breaker,
             progress=asyncio.Event(),
@@ -233,7 +241,7 @@ async def test_advance_skips_an_unchanged_account_and_a_link_already_in_place() 
     upserts = UpsertMemory(3600)
     event = translate_event(identify(company={"name": "Acme"}), OPTIONS)
     for _ in range(2):
-        await advance(Chain(event), caller, LOOKUPS, IdentityCache(), upserts)
+        await advance(Chain(event), caller, LOOKUPS, upserts)
     paths = [p for _, p, _ in caller.sent]
     assert paths == [
         "sales_accounts/upsert",

@@ -6,7 +6,16 @@ from collections.abc import Mapping
 
 import pytest
 
-from translate import Flavor, Options, Outcome, Request, Step, Translation, translate_event
+from translate import (
+    Flavor,
+    Names,
+    Options,
+    Outcome,
+    Request,
+    Step,
+    Translation,
+    translate_event,
+)
 from translate.digest import MAX_TITLE, SEPARATOR, Line, digest, fits, line_of, title
 from translate.digest import TIMES as X
 from translate.model import JSON, FromLookup, Inject, LookupKind, frozen
@@ -126,11 +135,11 @@ def test_a_digest_spans_its_events_and_keeps_every_line_in_order() -> None:
         line(track("Used Export", 2)),
         line(track("Viewed Pricing", 3)),
     ]
-    made = digest(lines, SUITE, person=None, identity="u1")
+    made = digest(lines, SUITE, person=None, names=Names(user_id="u1"))
     (activity,) = made.requests
     record = activity.body["sales_activity"]
     assert isinstance(record, Mapping)
-    assert (made.outcome, made.type, made.identity) == (Outcome.DELIVER, "digest", "u1")
+    assert (made.outcome, made.type, made.names.user_id) == (Outcome.DELIVER, "digest", "u1")
     assert record["title"] == f"3 events: Viewed Pricing {X}2, Used Export"
     assert (record["start_date"], record["end_date"]) == (
         "2026-11-01T10:00:01+00:00",
@@ -142,13 +151,13 @@ def test_a_digest_spans_its_events_and_keeps_every_line_in_order() -> None:
 def test_a_digest_finds_the_person_first_when_it_is_given_how() -> None:
     translation = translate_event(track("Viewed Pricing", 1), SUITE)
     person = translation.requests[0]
-    made = digest([line(track("A", 1)), line(track("B", 2))], SUITE, person=person, identity="u1")
+    made = digest([line(track("A", 1)), line(track("B", 2))], SUITE, person=person)
     assert [r.step for r in made.requests] == [Step.PERSON, Step.ACTIVITY]
 
 
 def test_a_digest_of_page_views_only_is_of_the_page_type() -> None:
-    pages = digest([line(page(1)), line(page(2))], SUITE, person=None, identity=None)
-    mixed = digest([line(page(1)), line(track("A", 2))], SUITE, person=None, identity=None)
+    pages = digest([line(page(1)), line(page(2))], SUITE, person=None)
+    mixed = digest([line(page(1)), line(track("A", 2))], SUITE, person=None)
     assert _activity_type(pages) == SUITE.page_activity_type
     assert _activity_type(mixed) == SUITE.track_activity_type
 
@@ -167,13 +176,32 @@ def test_the_last_stage_among_the_events_is_put_in_suite_only(
     options: Options, steps: list[Step]
 ) -> None:
     lines = [line(track("Trial Started", 1), options), line(track("A", 2), options)]
-    made = digest(lines, options, person=None, identity="u1")
+    made = digest(lines, options, person=None)
     assert [r.step for r in made.requests] == steps
 
 
-def test_a_digest_stands_for_two_events_or_more() -> None:
+def test_a_digest_stands_for_two_events_or_more_and_a_history_for_one_or_more() -> None:
     with pytest.raises(ValueError, match="two events or more"):
-        digest([line(track("A"))], SUITE, person=None, identity=None)
+        digest([line(track("A"))], SUITE, person=None)
+    with pytest.raises(ValueError, match="two events or more"):
+        digest([], SUITE, person=None, history=True)
+    (activity,) = digest([line(track("A"))], SUITE, person=None, history=True).requests
+    record = activity.body["sales_activity"]
+    assert isinstance(record, Mapping)
+    assert record["title"] == "Before sign-up: 1 event: A"
+
+
+def test_a_visitors_history_is_titled_before_sign_up_within_the_limit() -> None:
+    lines = [line(page(1)), line(page(2)), line(track("Trial Started", 3))]
+    made = digest(lines, SUITE, person=None, history=True)
+    record = made.requests[0].body["sales_activity"]
+    assert isinstance(record, Mapping)
+    assert made.type == "history"
+    assert str(record["title"]).startswith("Before sign-up: 3 events: ")
+    many = [line(track(f"Event number {n:03}", 1)) for n in range(40)]
+    long = digest(many, SUITE, person=None, history=True).requests[0].body["sales_activity"]
+    assert isinstance(long, Mapping)
+    assert len(str(long["title"])) == 255
 
 
 def test_a_long_title_is_cut_to_freshsales_limit() -> None:
@@ -199,3 +227,15 @@ def test_a_line_fits_while_events_and_characters_allow(
 ) -> None:
     thirty = Line("track", "t", "T", "x" * 30, None, None)
     assert fits(lines, chars, thirty, max_events=max_events, max_chars=max_chars) is expected
+
+
+def test_a_history_line_too_long_is_cut_to_fit_rather_than_refused() -> None:
+    translation = translate_event(track("Viewed Pricing", 1, notes="x" * 3_000), SUITE)
+    assert line_of(translation, 200) is None
+    cut = line_of(translation, 200, cut=True)
+    assert cut is not None
+    assert len(cut.text) <= 200
+    assert cut.text.endswith(f"{SEPARATOR}messageId: m1")
+    assert "\u2026" in cut.text
+    bare = translate_event({**track("A", 1), "messageId": "x" * 150}, SUITE)
+    assert line_of(bare, 150, cut=True) is None  # no properties to cut: it cannot fit

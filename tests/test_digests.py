@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from consumer.engine import parcel
 from consumer.engine.folding import FoldRules
 from consumer.errors import RejectedError
 from tests.engine_support import Rig, rig, running
@@ -193,17 +194,18 @@ async def test_a_digest_freshsales_refuses_is_split_so_only_the_bad_event_is_dea
     assert (4, 4) in [(p * 0 + o, o) for p, o in r.source.rereads]
 
 
-async def test_a_digest_whose_person_cannot_be_found_is_dead_lettered_event_by_event() -> None:
+async def test_a_digest_whose_person_is_not_known_yet_waits_event_by_event() -> None:
     r = rig(pressed=True)
-    for n in range(3):  # no email, never identified: nobody to put them on
+    for n in range(3):  # no email, never identified: nobody to put them on yet
         r.source.produce({**track(n, user="ghost"), "context": {}}, key=b"ghost")
     r.source.produce(identify("u9"), key=b"u9")  # someone else is not held back
     async with running(r):
         await r.until_committed(4)
-    assert r.stats.outcomes["folded"] == 0  # dead-lettered, each on its own: nothing folded
-    assert r.letters.reasons == ["unknown_person"] * 3
-    assert [letter.record.offset for letter in r.letters.letters] == [0, 1, 2]
-    assert [letter.record.value is not None for letter in r.letters.letters] == [True] * 3
+    assert r.stats.outcomes["waiting"] == 3
+    assert r.letters.letters == []
+    kept = r.waiting.kept
+    assert [parcel.source_record(k).offset for k in kept] == [0, 1, 2]
+    assert all(k.value is not None and b"ghost" in k.value for k in kept)  # its original bytes
     assert len(r.freshsales.sent("contacts/upsert")) == 1
 
 
@@ -258,7 +260,8 @@ async def test_a_new_person_does_not_wait_for_a_worker_when_every_worker_waits_f
     r.engine.dispatcher._max_workers = 3
     r.freshsales.gate = asyncio.Event()  # the quota is spent: nobody is answered for now
     for u in range(10):
-        r.source.produce(track(0, user=f"busy{u}"), key=f"busy{u}".encode())
+        own = {"context": {"traits": {"email": f"busy{u}@example.com"}}}
+        r.source.produce(track(0, user=f"busy{u}", **own), key=f"busy{u}".encode())
     async with running(r):
         await r.until(lambda: len(r.freshsales.calls) == 3, "every worker waiting")
         r.source.produce(identify("lead"), key=b"lead")

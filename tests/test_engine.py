@@ -158,14 +158,14 @@ async def test_what_cannot_be_delivered_is_dead_lettered_with_its_reason_and_com
     r = rig()
     r.freshsales.fail(RejectedError("answered 400", status=400), path="sales_activities")
     r.source.produce(b"not json", key=b"x")
-    r.source.produce({"type": "identify", "userId": "u1", "traits": {}}, key=b"u1")
+    r.source.produce({"type": "identify", "traits": {"email": "a@example.com"}}, key=b"a")
     r.source.produce(identify("u2"), key=b"u2")
     r.source.produce(track("u2", "t1"), key=b"u2")
     r.source.produce(identify("u3"), key=b"u3")
     async with running(r):
         await r.until_finished(5)
         await r.until_committed(5)
-    assert r.letters.reasons == ["invalid_event", "missing_email", "rejected"]
+    assert r.letters.reasons == ["invalid_event", "missing_user_id", "rejected"]
     assert [letter.record.offset for letter in r.letters.letters] == [0, 1, 3]
     assert r.stats.outcomes == {"delivered": 2, "dead_lettered": 3}
 

@@ -1,6 +1,6 @@
 """The rooms' imports run one way: from the commands down to translation, never back up.
 
-    commands → service → ops → kafka → engine → freshsales → base → translate
+    commands → service → ops → kafka → engine → identity → freshsales → base → translate
                                  settings ↗   (base: errors, backoff, logs)
 
 Settings sit beside the engine: kafka, the service and the commands read them, the engine not.
@@ -23,15 +23,27 @@ ALLOWED: Final = {
     "translate": {"translate"},
     "base": {"translate", "base"},
     "freshsales": {"translate", "base", "freshsales"},
-    "engine": {"translate", "base", "freshsales", "engine"},
+    "identity": {"translate", "base", "freshsales", "identity"},
+    "engine": {"translate", "base", "freshsales", "identity", "engine"},
     "settings": {"translate", "base", "freshsales", "settings"},
-    "kafka": {"translate", "base", "freshsales", "engine", "settings", "kafka"},
-    "ops": {"translate", "base", "freshsales", "engine", "kafka", "ops"},
-    "service": {"translate", "base", "freshsales", "engine", "settings", "kafka", "ops", "service"},
+    "kafka": {"translate", "base", "freshsales", "identity", "engine", "settings", "kafka"},
+    "ops": {"translate", "base", "freshsales", "identity", "engine", "kafka", "ops"},
+    "service": {
+        "translate",
+        "base",
+        "freshsales",
+        "identity",
+        "engine",
+        "settings",
+        "kafka",
+        "ops",
+        "service",
+    },
     "commands": {
         "translate",
         "base",
         "freshsales",
+        "identity",
         "engine",
         "settings",
         "kafka",
@@ -99,4 +111,4 @@ def test_every_room_is_a_folder_and_the_top_level_holds_only_the_base_and_the_as
     top = {p.stem for p in (ROOT / "consumer").glob("*.py")}
     assert top == {"__init__", "__main__", "errors", "backoff", "logs", "service"}
     folders = {p.name for p in (ROOT / "consumer").iterdir() if (p / "__init__.py").exists()}
-    assert folders == {"commands", "engine", "freshsales", "kafka", "ops", "settings"}
+    assert folders == {"commands", "engine", "freshsales", "identity", "kafka", "ops", "settings"}

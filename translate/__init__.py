@@ -8,6 +8,8 @@ from translate.errors import CatalogError, DestinationError, Reason, Translation
 from translate.event import decode, infer_type, ordering_key
 from translate.fields import FieldCatalog, FieldType, Module
 from translate.filters import EventFilter, Pattern, parse_patterns
+from translate.identify import translate_identify
+from translate.identities import JUNK_IDS, NO_NAMES, Key, Names, email_key, id_key, usable
 from translate.merge import merge_identifies
 from translate.model import (
     Flavor,
@@ -29,6 +31,8 @@ from translate.render import error_json, request_json, translation_json
 from translate.translator import translate_bytes, translate_event
 
 __all__ = [
+    "JUNK_IDS",
+    "NO_NAMES",
     "CatalogError",
     "DestinationError",
     "EventFilter",
@@ -39,10 +43,12 @@ __all__ = [
     "FromLookup",
     "FromStep",
     "Inject",
+    "Key",
     "LookupKind",
     "Lookups",
     "MergeAccounts",
     "Module",
+    "Names",
     "Notice",
     "Options",
     "Outcome",
@@ -55,7 +61,9 @@ __all__ = [
     "Translation",
     "TranslationError",
     "decode",
+    "email_key",
     "error_json",
+    "id_key",
     "infer_type",
     "materialize",
     "merge_identifies",
@@ -66,5 +74,7 @@ __all__ = [
     "step_record",
     "translate_bytes",
     "translate_event",
+    "translate_identify",
     "translation_json",
+    "usable",
 ]

@@ -101,7 +101,7 @@ def account_upsert(fields: dict[str, JSON], inject: tuple[Inject, ...]) -> Reque
 def link(*, primary: bool) -> Request:
     """The person's accounts written back with the account step's one added. Freshsales
     replaces the list with what is sent, so it carries every account the person has (from the
-    person's record: an answer that included them, or the identity cache); the service skips it
+    person's record: an answer that included them, or the identity map); the service skips it
     when the person already has the account as wanted."""
     return _LINKS[primary]
 

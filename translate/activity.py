@@ -17,6 +17,7 @@ from translate.event import (
     find_email,
     identifier,
     message_id,
+    names,
     obj,
 )
 from translate.identify import stage_into_contact, wants_contact
@@ -114,9 +115,11 @@ def _activity(
     user_id = identifier(event, "userId")
     traits = context_traits(event)
     email, _ = find_email(traits.get("email"), user_id=user_id)
-    if email is None and user_id is None:
+    who = names(event, email, user_id)
+    if not who.keys:
         raise TranslationError(
-            Reason.UNKNOWN_PERSON, f"{kind} has no userId and no email to find the person by"
+            Reason.UNKNOWN_PERSON,
+            f"{kind} has no userId, anonymousId or email to find the person by",
         )
     moment = event_time(event, fallback_time)
     mid = message_id(event)
@@ -143,16 +146,16 @@ def _activity(
         type=kind,
         message_id=mid,
         requests=tuple(requests),
-        identity=user_id,
+        names=who,
         notices=tuple(notices),
     )
 
 
 def resolve_person(email: str, *, lead: bool) -> Request:
     """The cheapest call that yields the person's id: an upsert carrying only the email. Skipped
-    when the identity cache already knows the person. A Classic person is a lead unless the
+    when the identity map already knows the person. A Classic person is a lead unless the
     context says it is a contact, as for identify. A contact's answer lists its accounts, so that
-    the identity cache knows them for a later group."""
+    the identity map knows them for a later group."""
     envelope, path = ("lead", "leads/upsert") if lead else ("contact", _CONTACT_UPSERT)
     body = frozen(
         {"unique_identifier": frozen({"emails": email}), envelope: frozen({"emails": email})}

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from translate.activity import activity_request, lifecycle_request
+from translate.identities import NO_NAMES, Names
 from translate.model import (
     Flavor,
     FromLookup,
@@ -61,10 +62,11 @@ class Line:
     """The lifecycle stage the event moves the person to (a stage-map track), if any."""
 
 
-def line_of(translation: Translation, max_chars: int) -> Line | None:
+def line_of(translation: Translation, max_chars: int, *, cut: bool = False) -> Line | None:
     """The digest line of a translated track/page/screen; None when the event cannot be folded:
     not an activity to deliver, or its line would be longer than ``max_chars`` (such an event
-    goes alone, with its whole notes)."""
+    goes alone, with its whole notes) — unless ``cut``: then its properties are cut to fit (a
+    visitor's history has no "alone" to go to)."""
     if translation.outcome is not Outcome.DELIVER or translation.type not in _KINDS:
         return None
     activity = stage = None
@@ -80,12 +82,16 @@ def line_of(translation: Translation, max_chars: int) -> Line | None:
         return None
     mid = translation.message_id
     properties = [part for part in notes.split("\n") if part and not part.startswith("messageId: ")]
-    parts = [at, name, *([", ".join(properties)] if properties else [])]
-    if mid is not None:
-        parts.append(f"messageId: {mid}")
-    text = SEPARATOR.join(parts)
+    tail = [f"messageId: {mid}"] if mid is not None else []
+    text = SEPARATOR.join([at, name, *([", ".join(properties)] if properties else []), *tail])
     if len(text) > max_chars:
-        return None
+        if not cut or not properties:
+            return None
+        room = max_chars - len(SEPARATOR.join([at, name, "", *tail]))
+        if room < 2:
+            return None
+        shown = ", ".join(properties)[: room - 1] + "\u2026"
+        text = SEPARATOR.join([at, name, shown, *tail])
     # Titles repeat across thousands of waiting events (Viewed Pricing, …): keep one copy each.
     return Line(sys.intern(translation.type), at, sys.intern(name), text, mid, stage)
 
@@ -103,18 +109,22 @@ def digest(
     options: Options,
     *,
     person: Request | None,
-    identity: str | None,
+    names: Names = NO_NAMES,
+    history: bool = False,
 ) -> Translation:
     """One sales activity standing for ``lines`` (two or more, in order). ``person`` is the
-    request that finds the person when the identity cache does not know them (the first of the
-    events' own); ``identity`` the userId they are cached under."""
-    if len(lines) < 2:
+    request that finds the person when the identity map does not know them (the first of the
+    events' own); ``names`` the identities they were sent under.
+
+    ``history``: the events a visitor sent before anybody knew who they were, delivered once
+    they signed up: titled ``Before sign-up: <n> events: …`` (one event is enough)."""
+    if len(lines) < (1 if history else 2):
         raise ValueError("a digest stands for two events or more")
     pages_only = all(line.kind in _PAGES for line in lines)
     activity_type = options.page_activity_type if pages_only else options.track_activity_type
     record = frozen(
         {
-            "title": title(lines),
+            "title": title(lines, prefix=HISTORY if history else ""),
             "sales_activity_type_id": None,
             "start_date": lines[0].at,
             "end_date": lines[-1].at,
@@ -130,16 +140,22 @@ def digest(
     stage = next((line.stage for line in reversed(lines) if line.stage is not None), None)
     if stage is not None and options.flavor is Flavor.SUITE:
         requests.append(lifecycle_request(stage))
-    return Translation(Outcome.DELIVER, "digest", None, tuple(requests), identity=identity)
+    kind = "history" if history else "digest"
+    return Translation(Outcome.DELIVER, kind, None, tuple(requests), names=names)
 
 
-def title(lines: Sequence[Line]) -> str:
+HISTORY: Final = "Before sign-up: "
+"""The title's start for the events a visitor sent before they were known."""
+
+
+def title(lines: Sequence[Line], prefix: str = "") -> str:
     """``12 events: Viewed Pricing`` TIMES ``3, Feature Used`` TIMES ``2, …``: the names, most
     frequent first, then in order of first appearance; cut to :data:`MAX_TITLE` characters."""
     counts = Counter(line.title for line in lines)
-    names = sorted(counts, key=lambda name: -counts[name])  # stable: first seen first on ties
-    text = f"{len(lines)} events: " + ", ".join(
-        f"{name} {TIMES}{counts[name]}" if counts[name] > 1 else name for name in names
+    ordered = sorted(counts, key=lambda name: -counts[name])  # stable: first seen first on ties
+    noun = "event" if len(lines) == 1 else "events"
+    text = f"{prefix}{len(lines)} {noun}: " + ", ".join(
+        f"{name} {TIMES}{counts[name]}" if counts[name] > 1 else name for name in ordered
     )
     return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
 

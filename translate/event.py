@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import orjson
 
 from translate.errors import Reason, TranslationError
+from translate.identities import Names, usable
 from translate.model import EMPTY
 
 Event = Mapping[str, object]
@@ -54,6 +55,21 @@ def identifier(event: Event, key: str) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) < _INT_LIMIT:
         return str(value)
     raise TranslationError(Reason.INVALID_EVENT, f"{key} must be a string")
+
+
+def anonymous_id(event: Event) -> str | None:
+    """The anonymousId when it can name someone. A malformed one reads as absent: it is the
+    browser's cookie, metadata to most events, and must not cost one its delivery."""
+    try:
+        return usable(identifier(event, "anonymousId"))
+    except TranslationError:
+        return None
+
+
+def names(event: Event, email: str | None, user_id: str | None) -> Names:
+    """The identities of ``event``: ``email`` and ``user_id`` as the caller found them (a junk
+    userId reads as absent), and its anonymousId."""
+    return Names(email, usable(user_id), anonymous_id(event))
 
 
 MAX_MESSAGE_ID = 200

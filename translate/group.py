@@ -8,7 +8,15 @@ from typing import Final
 from translate.accounts import account_upsert, fill_account, link, nest
 from translate.activity import resolve_person
 from translate.errors import Reason, TranslationError
-from translate.event import Event, context_traits, find_email, identifier, message_id, obj
+from translate.event import (
+    Event,
+    context_traits,
+    find_email,
+    identifier,
+    message_id,
+    names,
+    obj,
+)
 from translate.fields import Module
 from translate.identify import wants_contact
 from translate.model import (
@@ -29,7 +37,7 @@ from translate.record import Dropped, RecordBuilder
 _ACCOUNTS: Final = ("sales_accounts",)
 """What the person's record must hold for the link: without it, it is read again."""
 
-# A group names no email in most libraries: the person then comes from the identity cache, and
+# A group names no email in most libraries: the person then comes from the identity map, and
 # only their accounts may need reading.
 _READ_PERSON: Final = Request(
     Step.PERSON,
@@ -46,9 +54,10 @@ def translate_group(event: Event, options: Options) -> Translation:
     user_id = identifier(event, "userId")
     context = context_traits(event)
     email, _ = find_email(context.get("email"), user_id=user_id)
-    if email is None and user_id is None:
+    who = names(event, email, user_id)
+    if not who.keys:
         raise TranslationError(
-            Reason.UNKNOWN_PERSON, "group has no userId and no email to find the person by"
+            Reason.UNKNOWN_PERSON, "group has no userId, anonymousId or email to find the person by"
         )
     traits = obj(event, "traits")
     name = traits.get("name")
@@ -66,7 +75,7 @@ def translate_group(event: Event, options: Options) -> Translation:
     if options.flavor is Flavor.SUITE:
         requests = _contact_path(fields, inject, email, None)
     else:
-        # The person's kind is known when the request is due (the identity cache, or the
+        # The person's kind is known when the request is due (the identity map, or the
         # answer before it); for a person not seen yet, the context says, as for track.
         contact = wants_contact(context)
         requests = (
@@ -78,7 +87,7 @@ def translate_group(event: Event, options: Options) -> Translation:
         "group",
         message_id(event),
         requests,
-        user_id,
+        who,
         tuple(report.ignored),
         tuple(report.notices),
     )
@@ -111,7 +120,7 @@ def _lead_company(
     fields: dict[str, JSON], inject: tuple[Inject, ...], email: str | None, kind: ForKind
 ) -> Request:
     """A Classic lead has one company, nested in the lead: one call, keyed on the email when the
-    event has one, else on the id the identity cache knows."""
+    event has one, else on the id the identity map knows."""
     company = frozen(fields)
     if email is None:
         body = frozen({"lead": frozen({"company": company})})

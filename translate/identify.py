@@ -9,11 +9,21 @@ from typing import NamedTuple
 
 from translate.accounts import account_upsert, fill_account, link, nest
 from translate.errors import Reason, TranslationError
-from translate.event import Event, context_traits, find_email, identifier, message_id, obj
+from translate.event import (
+    Event,
+    anonymous_id,
+    context_traits,
+    find_email,
+    identifier,
+    message_id,
+    obj,
+)
 from translate.fields import Module
+from translate.identities import Names, usable
 from translate.model import (
     JSON,
     Flavor,
+    ForKind,
     FromLookup,
     FromStep,
     Inject,
@@ -79,46 +89,98 @@ def wants_contact(traits: Mapping[str, object]) -> bool:
     return isinstance(flag, str) and flag.strip().casefold() in _CONTACT_FLAG_TRUE
 
 
-def translate_identify(event: Event, options: Options) -> Translation:
-    user_id = identifier(event, "userId")
-    if user_id is None:
-        raise TranslationError(Reason.MISSING_USER_ID, "identify needs a userId")
+def translate_identify(event: Event, options: Options, *, by_id: bool = False) -> Translation:
+    """An identify: the person upserted by email (with ``external_id`` = the userId, when there
+    is one), their company and deal.
+
+    Without an email, or with ``by_id`` (the service knows the person by the userId, and the email
+    is a new one of theirs), the person the identity map knows is updated by id instead: the
+    requests then need that person's id, and the service delivers them only once it knows it."""
+    user_id = usable(identifier(event, "userId"))
+    anonymous = anonymous_id(event)
+    if user_id is None and anonymous is None:
+        raise TranslationError(Reason.MISSING_USER_ID, "identify needs a userId or an anonymousId")
     traits = obj(event, "traits")
     email, offered = find_email(traits.get("email"), user_id=None)
     if email is None:  # context.traits only when needed: most identifies carry traits.email
         email, also = find_email(context_traits(event).get("email"), user_id=user_id)
         offered = offered or also
-    if email is None:
-        if offered:
-            raise TranslationError(
-                Reason.INVALID_EMAIL, "traits.email / context.traits.email is not an address"
-            )
-        raise TranslationError(Reason.MISSING_EMAIL, "no email in traits or context.traits")
+    if email is None and offered:
+        raise TranslationError(
+            Reason.INVALID_EMAIL, "traits.email / context.traits.email is not an address"
+        )
 
     report = Dropped()
     contact = ("fsContact" in traits or "fs_contact" in traits) and wants_contact(traits)
-    nested = options.flavor is _CLASSIC and not contact
-    person = _person(traits, _LEADS if nested else _CONTACTS, options, report)
-    person.fields["emails"] = email
-    person.fields["external_id"] = user_id
-    account = _account(traits["company"], options, report) if "company" in traits else None
-    deal = _deal(traits["deal"], options, report) if "deal" in traits else None
-
-    if nested:
-        requests = _classic_lead(person, account, deal, email)
+    if email is None or by_id:
+        requests = _known_person(traits, options, report, email, user_id)
     else:
-        suite_lead = options.flavor is _SUITE and not contact
-        stage = options.lead_stage if suite_lead else None
-        requests = _contact_chain(person, account, deal, email, stage)
+        nested = options.flavor is _CLASSIC and not contact
+        person = _person(traits, _LEADS if nested else _CONTACTS, options, report)
+        person.fields["emails"] = email
+        if user_id is not None:
+            person.fields["external_id"] = user_id
+        account = _account(traits["company"], options, report) if "company" in traits else None
+        deal = _deal(traits["deal"], options, report) if "deal" in traits else None
+        if nested:
+            requests = _classic_lead(person, account, deal, email)
+        else:
+            suite_lead = options.flavor is _SUITE and not contact
+            stage = options.lead_stage if suite_lead else None
+            requests = _contact_chain(person, account, deal, email, stage)
     return Translation(
         _DELIVER,
         "identify",
         message_id(event),
         requests,
-        user_id,
+        Names(email, user_id, anonymous),
         tuple(report.ignored) if report.ignored else (),
         tuple(report.notices) if report.notices else (),
     )
+
+
+def _known_person(
+    traits: Mapping[str, object],
+    options: Options,
+    report: Dropped,
+    email: str | None,
+    user_id: str | None,
+) -> tuple[Request, ...]:
+    """The person the identity map knows, updated by id: the traits, the email when it is a new
+    one (it becomes the primary), the userId as ``external_id``. No lifecycle stage: the person
+    exists and may have moved on from being a lead. Classic keeps leads and contacts apart, so
+    both forms are planned and the person's kind picks one when it is due."""
+
+    def build(module: Module, into: Dropped) -> RecordBuilder:
+        person = _person(traits, module, options, into)
+        if email is not None:
+            person.fields["emails"] = email
+        if user_id is not None:
+            person.fields["external_id"] = user_id
+        return person
+
+    def objects(into: Dropped) -> tuple[_Account | None, RecordBuilder | None]:
+        account = _account(traits["company"], options, into) if "company" in traits else None
+        deal = _deal(traits["deal"], options, into) if "deal" in traits else None
+        return account, deal
+
+    if options.flavor is _SUITE:
+        account, deal = objects(report)
+        return _contact_chain(build(_CONTACTS, report), account, deal, None, None)
+    # Classic: what a lead's form reports stands for both (the contact form's report repeats it).
+    account, deal = objects(report)
+    lead = _classic_lead(build(_LEADS, report), account, deal, None)
+    other = Dropped()
+    account, deal = objects(other)
+    contact = _contact_chain(build(_CONTACTS, other), account, deal, None, None)
+    return (
+        *(r._replace(for_kind=_FOR_LEAD) for r in lead),
+        *(r._replace(for_kind=_FOR_CONTACT) for r in contact),
+    )
+
+
+_FOR_LEAD = ForKind("Lead", when_unknown=False)
+_FOR_CONTACT = ForKind("Contact", when_unknown=False)
 
 
 def _person(
@@ -229,10 +291,18 @@ def _upsert(
     return Request(target.step, "POST", target.path, target.envelope, body, inject)
 
 
+def _update(target: _Upsert, record: dict[str, JSON], inject: tuple[Inject, ...] = ()) -> Request:
+    """The person the identity map knows, written by id (``{person.id}`` is filled when due)."""
+    module, _, query = target.path.partition("/upsert")
+    body = frozen({target.envelope: frozen(record)})
+    path = f"{module}/{{person.id}}{query}"
+    return Request(target.step, "PUT", path, target.envelope, body, inject)
+
+
 def _classic_lead(
-    person: RecordBuilder, account: _Account | None, deal: RecordBuilder | None, email: str
+    person: RecordBuilder, account: _Account | None, deal: RecordBuilder | None, email: str | None
 ) -> tuple[Request, ...]:
-    """Classic leads carry their company and deal inside the same call."""
+    """Classic leads carry their company and deal inside the same call (by id: ``email`` None)."""
     record = person.body()
     inject: tuple[Inject, ...] = ()
     if account is not None:
@@ -240,6 +310,8 @@ def _classic_lead(
         inject = nest(account.inject, "lead", "company")
     if deal is not None:
         record["deal"] = frozen(deal.body())
+    if email is None:
+        return (_update(_LEAD, record, inject),)
     return (_upsert(_LEAD, email, record, inject),)
 
 
@@ -247,7 +319,7 @@ def _contact_chain(
     person: RecordBuilder,
     account: _Account | None,
     deal: RecordBuilder | None,
-    email: str,
+    email: str | None,
     lead_stage: str | None,
 ) -> tuple[Request, ...]:
     """account upsert → contact upsert → link (needs both ids) → deal upsert (needs both ids).
@@ -258,7 +330,7 @@ def _contact_chain(
     is already in place.
 
     ``lead_stage`` marks a Suite lead: a contact in the named lifecycle stage, unless the traits
-    set ``lifecycle_stage_id`` themselves."""
+    set ``lifecycle_stage_id`` themselves. ``email`` None: the person is known, updated by id."""
     requests: list[Request] = []
     record = person.body()
     person_inject: tuple[Inject, ...] = ()
@@ -267,7 +339,10 @@ def _contact_chain(
     if lead_stage is not None and "lifecycle_stage_id" not in record:
         record["lifecycle_stage_id"] = None
         person_inject += (stage_into_contact(lead_stage),)
-    requests.append(_upsert(_CONTACT, email, record, person_inject))
+    if email is None:
+        requests.append(_update(_CONTACT, record, person_inject))
+    else:
+        requests.append(_upsert(_CONTACT, email, record, person_inject))
     if account is not None:
         requests.append(link(primary=True))
     if deal is not None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from translate.errors import Reason
 from translate.filters import EventFilter
+from translate.identities import NO_NAMES, Names
 
 if TYPE_CHECKING:
     from translate.fields import FieldCatalog
@@ -118,7 +119,7 @@ class Request(NamedTuple):
     ``{step.field}`` placeholders filled from earlier steps, and an ``?include=`` query.
     ``envelope`` is the singular root key of the body and of the response record. A request with
     ``skip_if_known`` only resolves who the person is: the service skips it when its identity
-    cache already knows the person, with the fields ``known_needs`` names. ``for_kind`` limits it
+    map already knows the person, with the fields ``known_needs`` names. ``for_kind`` limits it
     to one kind of person. :func:`translate.needless` says when a request is not to be sent.
     """
 
@@ -144,6 +145,10 @@ class Outcome(StrEnum):
     """A type the configuration turned off (page events when pages are not delivered)."""
     FILTERED = "filtered"
     """An event the event filters (``Options.events``) keep from the CRM: acknowledge."""
+    LINK = "link"
+    """An alias: two identities are one person. No call; the identity map links them."""
+    UNLINKABLE = "unlinkable"
+    """An alias naming a junk id (``anonymous``, ``null``…): nothing to link; acknowledge."""
 
 
 class Notice(NamedTuple):
@@ -157,16 +162,16 @@ class Notice(NamedTuple):
 class Translation(NamedTuple):
     """The full answer for one event.
 
-    ``identity`` is the userId that the person step's record should be cached under (identify) or
-    looked up by (track/page/screen/group). ``ignored`` names the traits that map to no Freshsales
-    field.
+    ``names`` are the identities the event carries (``translate.identities``): the identity map
+    finds the person by them and links them to the person the requests reach. ``ignored`` names
+    the traits that map to no Freshsales field.
     """
 
     outcome: Outcome
     type: str
     message_id: str | None
     requests: tuple[Request, ...] = ()
-    identity: str | None = None
+    names: Names = NO_NAMES
     ignored: tuple[str, ...] = ()
     notices: tuple[Notice, ...] = ()
 

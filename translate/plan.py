@@ -60,7 +60,7 @@ class Skip(StrEnum):
     """Why a request is not sent."""
 
     KNOWN = "known"
-    """It only finds the person, and the identity cache already knows them."""
+    """It only finds the person, and the identity map already knows them."""
     NOT_FOR_PERSON = "not_for_person"
     """It is meant for another kind of person (a Classic lead, not a contact, or the reverse)."""
     IN_PLACE = "in_place"

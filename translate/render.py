@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from translate.errors import TranslationError
-from translate.model import Request, Translation
+from translate.model import Outcome, Request, Translation
 from translate.plan import _thaw
 
 
@@ -40,13 +40,33 @@ def request_json(request: Request) -> dict[str, Any]:
 
 
 def translation_json(translation: Translation) -> dict[str, Any]:
+    """The dry run's view. Without an email the person comes from the identity map: an event of
+    an anonymous visitor waits (``"outcome": "wait"``) until an identify or an alias names them,
+    and ``"person"`` says what a userId-only event depends on."""
+    names = translation.names
+    outcome = translation.outcome.value
+    person = None
+    if translation.outcome is Outcome.DELIVER and names.email is None and names.keys:
+        if names.anonymous_only:
+            outcome = "wait"
+            person = (
+                "not known yet: waits (no call) until an identify or alias names this"
+                " anonymousId, then goes out on that person"
+            )
+        else:
+            person = (
+                "the person the deployment knows by this userId (from an earlier identify);"
+                " until it knows them the event waits, no call"
+            )
     out: dict[str, Any] = {
-        "outcome": translation.outcome.value,
+        "outcome": outcome,
         "type": translation.type,
         "messageId": translation.message_id,
     }
-    if translation.identity is not None:
-        out["identity"] = translation.identity
+    if names.describe():
+        out["identities"] = names.describe()
+    if person is not None:
+        out["person"] = person
     if translation.requests:
         out["requests"] = [request_json(request) for request in translation.requests]
     if translation.ignored:

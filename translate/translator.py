@@ -7,10 +7,11 @@ from datetime import datetime
 
 from translate.activity import translate_page, translate_screen, translate_track
 from translate.errors import Reason, TranslationError
-from translate.event import decode, message_id
+from translate.event import Event, decode, identifier, message_id
 from translate.group import translate_group
 from translate.identify import translate_identify
-from translate.model import Options, Outcome, Translation
+from translate.identities import Names, usable
+from translate.model import Notice, Options, Outcome, Translation
 
 DEFAULT_OPTIONS = Options()
 MAX_TYPE = 64
@@ -47,7 +48,33 @@ def translate_event(
         return translate_screen(event, options, fallback_time)
     if normal == "group":
         return translate_group(event, options)
+    if normal == "alias":
+        return translate_alias(event)
     return Translation(Outcome.UNSUPPORTED, normal[:MAX_TYPE], message_id(event))
+
+
+def translate_alias(event: Event) -> Translation:
+    """alias: ``previousId`` is another id of ``userId``'s person. Nothing is sent: the identity
+    map links the two (MAPPING.md "alias"). A junk id on either side links nothing."""
+    user_id, previous_id = identifier(event, "userId"), identifier(event, "previousId")
+    if user_id is None or previous_id is None:
+        missing = " and ".join(
+            name for name, v in (("userId", user_id), ("previousId", previous_id)) if v is None
+        )
+        raise TranslationError(Reason.INVALID_EVENT, f"alias needs {missing}")
+    user, previous = usable(user_id), usable(previous_id)
+    mid = message_id(event)
+    if user is None or previous is None or user == previous:
+        field = "userId" if user is None else "previousId"
+        detail = (
+            "previousId is the userId: nothing to link"
+            if user is not None and user == previous
+            else f"{field} is not an identity of anyone (a placeholder such as 'anonymous')"
+        )
+        return Translation(
+            Outcome.UNLINKABLE, "alias", mid, notices=(Notice("junk_id", field, detail),)
+        )
+    return Translation(Outcome.LINK, "alias", mid, names=Names(user_id=user, previous_id=previous))
 
 
 def translate_bytes(

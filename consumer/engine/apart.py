@@ -12,7 +12,7 @@ from dataclasses import replace
 from consumer.engine.intake import work_from
 from consumer.engine.source import Record
 from consumer.engine.work import Member, Work
-from translate import Options, Outcome, Reason, Translation, TranslationError
+from translate import NO_NAMES, Names, Options, Outcome, Reason, Translation, TranslationError
 
 
 def halves(members: list[Member]) -> list[list[Member]]:
@@ -25,7 +25,7 @@ def part(work: Work, members: list[Member]) -> Work:
     """``work`` standing for ``members`` only (two or more of its own, in order)."""
     first = members[0]
     record = replace(work.record, offset=first.offset, value=None, headers=())
-    stands = Translation(Outcome.DELIVER, first.type, first.message_id, (), _identity(work))
+    stands = Translation(Outcome.DELIVER, first.type, first.message_id, (), _names(work))
     return replace(
         work,
         record=record,
@@ -54,6 +54,6 @@ def alone(work: Work, record: Record, options: Options) -> Work:
     return again
 
 
-def _identity(work: Work) -> str | None:
+def _names(work: Work) -> Names:
     t = work.original or work.translation
-    return t.identity if t is not None else None
+    return t.names if t is not None else NO_NAMES

@@ -1,9 +1,16 @@
-"""One piece of work from fetched to finished: deliver it, retry it, or dead-letter it — then
-release its offsets. Decisions come from ``consumer.engine.policy``; this module carries them out.
+"""One piece of work from fetched to finished: deliver it, keep it waiting for its person, retry
+it, or dead-letter it — then release its offsets. Decisions come from ``consumer.engine.policy``
+and ``consumer.identity``; this module carries them out.
 
 A piece of work is one event, or several folded into it while they waited (``folding``): merged
 identifies go out as one upsert, activities as one digest. When Freshsales refuses what stands
-for several, they are split (``apart``) so that only an event at fault is dead-lettered.
+for several, they are split (``apart``) so that only an event at fault is dead-lettered. Work
+the waiting room made — a visitor's history once they are known, or events whose wait is over —
+goes to ``waking``.
+
+Who the event is about is decided when its turn comes (``Identities.decide``): a person the
+identity map knows, an email to find them by, or — nobody and no email — the event waits in the
+waiting topic (its offset finished once Kafka has it) until an identify or alias names them.
 
 Calls in flight are bounded by the client's pool (``MAX_IN_FLIGHT``) and paced by the quota
 stage; a key that waits to retry holds neither, so it costs the others nothing, and work that
@@ -30,9 +37,11 @@ from consumer.engine.outlets import (
     RecordDelivered,
     Reread,
     Standing,
+    WaitingLog,
     activity_id,
     finds_person,
 )
+from consumer.engine.people import Holding, Identities
 from consumer.engine.policy import (
     Attempt,
     DeadLetter,
@@ -44,10 +53,12 @@ from consumer.engine.policy import (
     decide,
     health_signal,
 )
+from consumer.engine.results import Delivered, Gone, Refused, Result, SplitIt
 from consumer.engine.source import Partition, Record
 from consumer.engine.stats import Stats
+from consumer.engine.waking import Waker
 from consumer.engine.work import Work
-from consumer.errors import BrokerError
+from consumer.errors import BrokerError, BrokerRefused
 from consumer.freshsales.answers import Caller
 from consumer.freshsales.budget import (
     NORMAL,
@@ -57,11 +68,27 @@ from consumer.freshsales.budget import (
     prioritized,
     waited_in_task,
 )
-from translate import DestinationError, Options, Outcome, Reason, Translation
+from consumer.identity import locks as lock_names
+from consumer.identity.decide import Deliver, Wait
+from consumer.logs import get_logger
+from translate import (
+    DestinationError,
+    Options,
+    Outcome,
+    Reason,
+    Step,
+    Translation,
+    TranslationError,
+    id_key,
+    translate_identify,
+)
 
+log = get_logger(__name__)
 _NEW_PERSON_TYPES = frozenset({"identify", "group"})
 REREAD_BACKOFF = Backoff(1.0, 30.0)
 """Reading a folded event again while Kafka cannot answer: its offset stays open meanwhile."""
+KEEP_BACKOFF = Backoff(0.5, 30.0)
+"""Keeping an event waiting while Kafka cannot take it: its offset stays open meanwhile."""
 
 
 class Deliverer:
@@ -73,62 +100,86 @@ class Deliverer:
         letters: Letters,
         record_delivered: RecordDelivered,
         *,
+        identities: Identities,
+        waiting: WaitingLog,
         policy: RetryPolicy,
         breaker: Breaker,
         progress: asyncio.Event,
         options: Callable[[], Options] = Options,
         reread: Reread | None = None,
+        put_back: Callable[[Work], None] = lambda work: None,
+        digest_limits: tuple[int, int] = (50, 10_000),
     ) -> None:
+        """``put_back``: the waiting room's, for woken events whose person is gone again.
+        ``digest_limits``: events and characters of notes a digest holds at most."""
         self._caller = caller
         self._standing = standing
         self._memory = memory
-        self._letters = letters
+        self.letters = letters
         self._record_delivered = record_delivered
+        self.identities = identities
+        self.waiting = waiting
         self._policy = policy
         self._breaker = breaker
-        self._options = options
+        self.options = options
         self._reread = reread
-        self._done = Finisher(progress)
+        self.done = Finisher(progress)
+        self.digest_limits = digest_limits
+        self._waker = Waker(self, put_back)
 
     @property
     def stats(self) -> Stats:
-        return self._done.stats
+        return self.done.stats
+
+    @property
+    def memory(self) -> Memory:
+        return self._memory
 
     def priority(self, work: Work) -> int:
-        """A person not delivered yet (an identify or group the identity cache does not know)
+        """A person not delivered yet (an identify or group of nobody the identity map knows)
         goes first: a sales team wants its new leads now, the page views can wait."""
         t = work.original or work.translation
-        if (
-            t is not None
-            and t.type in _NEW_PERSON_TYPES
-            and self._memory.people.get(t.identity) is None
-        ):
+        if t is not None and t.type in _NEW_PERSON_TYPES and self.identities.is_new(t):
             return URGENT
         return NORMAL
 
     async def handle(self, work: Work) -> None:
+        if work.wake is not None:
+            prioritized(NORMAL)
+            await self._waker.wake(work)
+            return
         urgent = self.priority(work) == URGENT
         prioritized(URGENT if urgent else NORMAL)
+        t = work.translation
         if work.error is not None:
-            await self._dead_letter(work, work.error.reason, work.error, attempts=0)
+            await self.dead_letter(work, work.error.reason, work.error, attempts=0)
         elif work.members:
-            await self._folded(work)
-        elif work.translation is None or work.translation.outcome is not Outcome.DELIVER:
-            outcome = work.translation.outcome.value if work.translation else "empty"
-            self._done.finish(work, "skipped", reason=outcome)
-        elif activity_id(work.translation) in self._memory.seen:
-            self._done.finish(work, "deduplicated")
-        elif await self._deliver(work, work.translation) and urgent:
-            self._done.new_person_delivered(work)
+            await self._folded(work, urgent)
+        elif t is not None and t.outcome is Outcome.LINK:
+            await self._link(work, t)
+        elif t is None or t.outcome is not Outcome.DELIVER:
+            outcome = t.outcome.value if t else "empty"
+            self.done.finish(work, "skipped", reason=outcome)
+        elif activity_id(t) in self._memory.seen:
+            self.done.finish(work, "deduplicated")
+        else:
+            await self._decided(work, t, urgent)
 
-    async def _folded(self, work: Work) -> None:
-        options = self._options()
+    async def _decided(self, work: Work, translation: Translation, urgent: bool) -> None:
+        decision = self.identities.decide(translation)
+        if isinstance(decision, Wait):
+            await self._keep(work, translation, decision)
+        elif await self._deliver(work, translation, decision) and urgent:
+            self.done.new_person_delivered(work)
+
+    async def _folded(self, work: Work, urgent: bool) -> None:
+        options = self.options()
         if work.members[0].text is None:  # merged identifies
             merged = merged_translation(work, options)
             if merged is None:
                 await self._deliver_apart(work)  # each was valid alone: one by one, no guessing
-            elif await self._deliver(work, merged) and self.priority(work) == URGENT:
-                self._done.new_person_delivered(work)
+            else:
+                await self._decided(work, merged, urgent)
             return
         # A digest: what was delivered before (a replay, a restart), or is in it twice, is sent
         # once at most.
@@ -136,7 +187,7 @@ class Deliverer:
         for member in work.members:
             mid = member.message_id
             if mid is not None and (mid in seen or mid in ids):
-                self._done.finish_member(work, member, "deduplicated")
+                self.done.finish_member(work, member, "deduplicated")
                 continue
             fresh.append(member)
             if mid is not None:
@@ -145,11 +196,41 @@ class Deliverer:
             await self._alone(work, fresh[0].offset)
         elif fresh:
             part = apart.part(work, fresh)
-            await self._deliver(part, digest_translation(part, fresh, options))
+            await self._decided(part, digest_translation(part, fresh, options), False)
 
-    async def _deliver(self, work: Work, translation: Translation) -> bool:
+    async def _deliver(self, work: Work, translation: Translation, decision: Deliver) -> bool:
         """Deliver ``work`` (settling it either way); True when it was delivered."""
+        if decision.by_id and work.event is not None:
+            translation = translate_identify(work.event, self.options(), by_id=True)
+        holding = await self.identities.hold(translation, decision)
+        try:
+            result = await self.attempt(
+                work, translation, holding, merged=max(0, len(work.members) - 1)
+            )
+            if isinstance(result, Delivered):
+                conflicts = await holding.settle(translation, by_id=decision.by_id)
+                await self._delivered(work, translation, result, conflicts)
+                return True
+            if isinstance(result, Refused):
+                await holding.settle(translation, by_id=decision.by_id)
+                await self.dead_letter(work, result.reason, result.error, attempts=result.attempt)
+            elif isinstance(result, SplitIt):
+                holding.release()
+                await self._deliver_apart(work)
+            return False
+        finally:
+            holding.release()
+
+    async def attempt(
+        self, work: Work, translation: Translation, holding: Holding, *, merged: int = 0
+    ) -> Result:
+        """Send ``translation``'s requests until they are delivered or the policy gives up;
+        nothing is settled here. ``merged``: how many other events it stands for (a refusal
+        then splits them rather than dead-letters them all)."""
         chain = Chain(translation)
+        if holding.record is not None:
+            chain.records[Step.PERSON] = holding.record
+            chain.remembered = True
         attempt = 0
         failing_since: float | None = None
         quota_wait_before = 0.0
@@ -160,8 +241,8 @@ class Deliverer:
         while True:
             await self._standing.delivering.wait()
             if work.tracker.revoked:
-                self._done.log(work, "abandoned", attempt=attempt)  # its new owner delivers it
-                return False
+                self.done.log(work, "abandoned", attempt=attempt)  # its new owner delivers it
+                return Gone()
             pause = self._breaker.wait_s(time.monotonic())
             if pause > 0:
                 await asyncio.sleep(pause)
@@ -169,12 +250,10 @@ class Deliverer:
             attempt += 1
             calls_before = chain.calls
             try:
-                await advance(
-                    chain, self._caller, self._standing.lookups, memory.people, memory.upserts
-                )
+                await advance(chain, self._caller, self._standing.lookups, memory.upserts, holding)
             except Abandoned:
-                self._done.log(work, "abandoned", attempt=attempt)  # revoked while it waited
-                return False
+                self.done.log(work, "abandoned", attempt=attempt)  # revoked while it waited
+                return Gone()
             except DestinationError as error:
                 stats.calls += chain.calls - calls_before
                 now = time.monotonic()
@@ -189,46 +268,44 @@ class Deliverer:
                     failing_for_s=now - failing_since - waited,
                     remembered=chain.remembered,
                     can_refresh=not refreshed and finds_person(translation),
-                    merged=max(0, len(work.members) - 1),
+                    merged=merged,
                 )
                 decision = decide(error, facts, self._policy, random.random())
                 if isinstance(decision, Retry):
                     stats.retries += 1
-                    self._done.log(
+                    self.done.log(
                         work, "retrying", attempt=attempt, error=error, delay_s=decision.delay_s
                     )
                     await asyncio.sleep(decision.delay_s)
                 elif isinstance(decision, Refresh):
                     refreshed = True
-                    forget(chain, memory.people, memory.upserts)
+                    forget(chain, memory.upserts)
+                    await holding.lost()
                     chain = Chain(translation)
-                    self._done.log(
+                    self.done.log(
                         work, "retrying", attempt=attempt, error=error, why="stale_memory"
                     )
                 elif isinstance(decision, Split):
-                    await self._deliver_apart(work)
-                    return False
+                    return SplitIt()
                 elif isinstance(decision, DeadLetter):
-                    await self._dead_letter(work, decision.reason, error, attempts=attempt)
-                    return False
+                    return Refused(decision.reason, error, attempt)
                 elif isinstance(decision, Stop):
                     failing_since = None  # a stopped service must not exhaust the retry window
                     self._standing.refused(decision.error)
             else:
                 stats.calls += chain.calls - calls_before
-                await self._delivered(work, translation, chain, attempt)
-                return True
+                stats.lookups_saved += chain.lookups_saved
+                stats.unchanged += chain.unchanged
+                if chain.calls:
+                    self._breaker.record(True, time.monotonic())
+                return Delivered(chain, attempt)
 
     async def _delivered(
-        self, work: Work, translation: Translation, chain: Chain, attempt: int
+        self, work: Work, translation: Translation, result: Delivered, conflicts: tuple[bytes, ...]
     ) -> None:
-        stats = self.stats
-        stats.lookups_saved += chain.lookups_saved
-        stats.unchanged += chain.unchanged
-        if chain.calls:
-            self._breaker.record(True, time.monotonic())
+        chain = result.chain
         await self._remember(work, translation)
-        fields: dict[str, object] = {"attempt": attempt, "calls": chain.calls}
+        fields: dict[str, object] = {"attempt": result.attempt, "calls": chain.calls}
         if chain.unchanged:
             fields["unchanged"] = chain.unchanged
         # Why a trait did not reach Freshsales: the first question when a field is empty.
@@ -236,33 +313,111 @@ class Deliverer:
             fields["ignored"] = list(translation.ignored)
         if translation.notices:
             fields["notices"] = [f"{n.code}:{n.field}" for n in translation.notices]
-        self._done.finish(work, "delivered", **fields)
+        if conflicts:
+            # First identification wins: the anonymousId stays with whoever had it first.
+            fields["link_conflicts"] = [k.hex()[:12] for k in conflicts]
+        self.done.finish(work, "delivered", **fields)
+
+    async def _keep(self, work: Work, translation: Translation, decision: Wait) -> None:
+        """Nobody known by the event's identities, and no email: it waits in the waiting topic
+        (and its offset is finished once Kafka has it). Folded events wait one by one."""
+        fields = {"waits_for": decision.keys[0].hex()[:12]}
+        if not work.members:
+            record = await self.record_at(work, work.record.offset)
+            try:
+                await self._kept(work, record, decision, translation.type, translation.message_id)
+            except TranslationError as error:
+                await self.dead_letter(work, error.reason, error, attempts=0)
+                return
+            self.done.finish(work, "waiting", **fields)
+            return
+        for member in work.members:
+            record = await self.record_at(work, member.offset)
+            try:
+                await self._kept(work, record, decision, member.type, member.message_id)
+            except TranslationError as error:
+                await self.letters.write(record, error.reason, error, 0)
+                self.stats.dead_letters[error.reason.value] += 1
+                self.done.finish_member(work, member, "dead_lettered", reason=error.reason.value)
+                continue
+            self.done.finish_member(work, member, "waiting", **fields)
+
+    async def _kept(
+        self, work: Work, record: Record, decision: Wait, kind: str, message_id: str | None
+    ) -> None:
+        has_user = work.translation is not None and work.translation.names.user_id is not None
+        delays = KEEP_BACKOFF.delays()
+        while True:
+            try:
+                await self.waiting.keep(
+                    record,
+                    decision.keys,
+                    since_ms=round(time.time() * 1000),
+                    kind=kind,
+                    has_user=has_user,
+                    message_id=message_id,
+                )
+                return
+            except BrokerRefused as exc:
+                # Kafka will never take it (too large for the waiting topic): it cannot wait.
+                raise TranslationError(
+                    Reason.UNKNOWN_PERSON, f"nobody known yet, and it cannot wait: {exc}"
+                ) from exc
+            except BrokerError as exc:
+                delay = next(delays)
+                self.done.log(work, "keep_retrying", error=exc, delay_s=delay)
+                await asyncio.sleep(delay)
+
+    async def _link(self, work: Work, translation: Translation) -> None:
+        """alias: ``previousId`` is another id of ``userId``'s person. No call; the identity
+        map links them, and the events waiting for either go to that person."""
+        names = translation.names
+        assert names.user_id is not None
+        assert names.previous_id is not None
+        first, second = id_key(names.previous_id), id_key(names.user_id)
+        identities = self.identities
+        held = await identities.locks.acquire(
+            [lock_names.identity(first), lock_names.identity(second)]
+        )
+        try:
+            aliased = identities.book.alias(first, second)
+            if aliased.entry is not None:
+                await identities.write([aliased.entry])
+            if aliased.conflict:
+                # Freshsales cannot merge two records: nothing is moved, the conflict is told.
+                self.done.finish(work, "linked", conflict=True)
+            else:
+                self.done.finish(work, "linked")
+        finally:
+            identities.locks.release(held)
 
     async def _deliver_apart(self, work: Work) -> None:
         """What stood for several, refused: each identify on its own; a digest in halves, down
         to single events, so that only the one at fault is dead-lettered."""
-        self._done.log(work, "coalescing_undone", coalesced=len(work.members) - 1)
+        self.done.log(work, "coalescing_undone", coalesced=len(work.members) - 1)
         if work.members[0].text is None:
             for member in work.members:
                 if member is work.members[0] and work.original is not None:
-                    await self._deliver(apart.first(work), work.original)
+                    first = apart.first(work)
+                    await self._decided(first, work.original, False)
                 else:
                     await self._alone(work, member.offset)
             return
-        options = self._options()
+        options = self.options()
         for half in apart.halves(work.members):
             if len(half) == 1:
                 await self._alone(work, half[0].offset)
             else:
                 part = apart.part(work, half)
-                await self._deliver(part, digest_translation(part, half, options))
+                await self._decided(part, digest_translation(part, half, options), False)
 
     async def _alone(self, work: Work, offset: int) -> None:
         """One event of a folded work, read again and sent on its own."""
-        record = await self._record_at(work, offset)
-        await self.handle(apart.alone(work, record, self._options()))
+        record = await self.record_at(work, offset)
+        await self.handle(apart.alone(work, record, self.options()))
 
-    async def _record_at(self, work: Work, offset: int) -> Record:
+    async def record_at(self, work: Work, offset: int) -> Record:
+        """The record at ``offset`` of ``work``'s partition: its own, or read again."""
         if offset == work.record.offset and work.record.value is not None:
             return work.record
         partition = Partition(work.record.topic, work.record.partition)
@@ -275,43 +430,46 @@ class Deliverer:
                     break
                 except BrokerError as exc:
                     delay = next(delays)
-                    self._done.log(work, "reread_retrying", offset=offset, error=exc, delay_s=delay)
+                    self.done.log(work, "reread_retrying", offset=offset, error=exc, delay_s=delay)
                     await asyncio.sleep(delay)
         return found or Record(work.record.topic, work.record.partition, offset, None, None)
 
     async def _remember(self, work: Work, translation: Translation) -> None:
         """Record delivered activities' messageIds, here and in the ledger, before their offsets
         can be committed: after a crash they are read again and must not be sent twice."""
-        seen = self._memory.seen
-        if not seen.enabled:
-            return
         if work.members and work.members[0].text is not None:
             ids = [m.message_id for m in work.members if m.message_id is not None]
         else:
             ids = [i for i in (activity_id(translation),) if i is not None]
+        await self.remember(work, ids)
+
+    async def remember(self, work: Work, ids: list[str]) -> None:
+        seen = self._memory.seen
+        if not seen.enabled:
+            return
         for message_id in ids:
             seen.add(message_id)
         try:
             await asyncio.gather(*(self._record_delivered(i) for i in ids))
         except BrokerError as exc:
             # Delivered all the same; only a crash before the next commit could repeat it.
-            self._done.log(work, "ledger_write_failed", error=exc)
+            self.done.log(work, "ledger_write_failed", error=exc)
 
-    async def _dead_letter(
+    async def dead_letter(
         self, work: Work, reason: Reason, error: DestinationError, *, attempts: int
     ) -> None:
         # Folded events are dead-lettered one by one, each with its own original bytes.
         if not work.members:
-            await self._letters.write(work.record, reason, error, attempts)
+            await self.letters.write(work.record, reason, error, attempts)
             self.stats.dead_letters[reason.value] += 1
-            self._done.finish_one(
+            self.done.finish_one(
                 work, "dead_lettered", reason=reason.value, attempt=attempts, error=error
             )
             return
         for member in work.members:
-            record = await self._record_at(work, member.offset)
-            await self._letters.write(record, reason, error, attempts)
+            record = await self.record_at(work, member.offset)
+            await self.letters.write(record, reason, error, attempts)
             self.stats.dead_letters[reason.value] += 1
-            self._done.finish_member(
+            self.done.finish_member(
                 work, member, "dead_lettered", reason=reason.value, attempt=attempts, error=error
             )

@@ -126,7 +126,9 @@ class KeyedDispatcher(Generic[W]):
         return len(self._queues)
 
     def submit(self, key: str, work: W) -> None:
-        self._buffered += 1
+        # One event, or (the waiting room's) several at once, held compactly.
+        self._buffered += self._folder.size(work)
+        self._folded += self._folder.folded(work)
         self._idle.clear()
         queue = self._queues.get(key)
         if queue is None:

@@ -49,10 +49,16 @@ class Finisher:
         self.log(work, outcome, **fields)
 
     def finish_member(self, work: Work, member: Member, outcome: str, **fields: object) -> None:
-        """Settle one event folded into ``work``, by itself."""
+        """Settle one event folded into ``work``, by itself: its line names its own type and
+        messageId, not the work's first event's."""
         # A folded event's wait counts from the first of its digest (its own time is not kept).
         self._settle(work, member.offset, member.type, work.fetched_at, outcome, fields)
-        self.log(work, outcome, offset=member.offset, message_id=member.message_id, **fields)
+        fields.setdefault("message_id", member.message_id)
+        self.log(work, outcome, offset=member.offset, type=member.type, **fields)
+
+    def settle_member(self, work: Work, member: Member, outcome: str) -> None:
+        """Settle one event of ``work`` without a line of its own (its work logs one for all)."""
+        self._settle(work, member.offset, member.type, work.fetched_at, outcome, {})
 
     def _settle(
         self,
@@ -66,6 +72,11 @@ class Finisher:
         work.tracker.finished(offset)
         self._progress.set()
         stats = self.stats
+        if work.wake is not None:
+            # The event was counted when it began to wait: this is what became of it.
+            stats.after_wait[outcome] += 1
+            stats.by_type[kind, outcome] += 1
+            return
         stats.outcomes[outcome] += 1
         # What the user's filters kept out is their choice, not something unsupported: the
         # metric tells the two apart (the log line says it as the reason).

@@ -28,6 +28,7 @@ import orjson
 
 from consumer.engine.work import Member, Work
 from translate import (
+    NO_NAMES,
     Options,
     Outcome,
     Request,
@@ -199,7 +200,7 @@ def _start_digest(waiting: Work) -> None:
     waiting.chars = len(waiting.line.text)
     # From now on only the lines are kept: the events themselves can be read again.
     waiting.record = replace(waiting.record, value=None, headers=())
-    waiting.translation = Translation(own.outcome, own.type, own.message_id, (), own.identity)
+    waiting.translation = Translation(own.outcome, own.type, own.message_id, (), own.names)
 
 
 def _fold_activity(waiting: Work, work: Work, line: Line) -> None:
@@ -225,5 +226,5 @@ def merged_translation(work: Work, options: Options) -> Translation | None:
 def digest_translation(work: Work, members: list[Member], options: Options) -> Translation:
     """The digest activity of ``members`` (two or more) of a folded activity run."""
     lines = [line for m in members if (line := m.line) is not None]
-    identity = work.translation.identity if work.translation else None
-    return digest(lines, options, person=work.person, identity=identity)
+    names = work.translation.names if work.translation else NO_NAMES
+    return digest(lines, options, person=work.person, names=names)

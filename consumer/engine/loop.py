@@ -23,6 +23,7 @@ from consumer.engine.intake import work_from
 from consumer.engine.offsets import Offsets
 from consumer.engine.rebalance import Partitions
 from consumer.engine.source import EventSource, Partition, Record
+from consumer.engine.waitroom import WaitingRoom
 from consumer.engine.work import Work
 from consumer.errors import BrokerError
 from consumer.logs import get_logger
@@ -70,11 +71,13 @@ class Engine:
         config: EngineConfig = EngineConfig(),
         folding: Folding | None = None,
         on_assignment: Callable[[int, int | None], None] | None = None,
+        room: WaitingRoom | None = None,
     ) -> None:
         """``progress`` is set by whoever finishes an offset; the committer waits on it.
         ``folding``: how waiting events fold together (None: never). ``on_assignment(held,
         partitions)`` hears of every rebalance: how many of the topic's partitions this consumer
-        holds now (the quota's part of them follows)."""
+        holds now (the quota's part of them follows). ``room``: the events of people not known
+        yet; the source reads its topic beside the events' (its records go to it)."""
         self._source = source
         self._options = options
         self._delivering = delivering
@@ -98,6 +101,10 @@ class Engine:
         self._paused = False
         self._on_assignment = on_assignment
         self._compacted_at = float("-inf")
+        self.room = room
+        self._swept_at = float("-inf")
+        if room is not None:
+            room.attach(self.dispatcher.submit)
         self._partitions = Partitions(
             source,
             self.offsets,
@@ -105,6 +112,7 @@ class Engine:
             grace_s=config.revoke_grace_s,
             on_assigned=self._on_assigned,
             on_held=self._on_held,
+            on_revoked=room.revoked if room is not None else lambda partitions: None,
         )
 
     @property
@@ -116,6 +124,8 @@ class Engine:
         fetch has said where the partitions end."""
         total: int | None = None
         for partition in self._source.assignment():
+            if self.waits_in(partition):
+                continue
             end = self._source.high_watermark(partition)
             if end is None or partition not in self.offsets:
                 continue
@@ -124,6 +134,10 @@ class Engine:
 
     def high_watermark(self, partition: Partition) -> int | None:
         return self._source.high_watermark(partition)
+
+    def waits_in(self, partition: Partition) -> bool:
+        """A partition of the waiting topic (events of people not known yet), not of events."""
+        return self.room is not None and partition.topic == self.room.topic
 
     async def run(self, stop: asyncio.Event) -> int:
         """Consume until ``stop`` is set; the exit status: 0 clean, 1 when a delivery crashed."""
@@ -162,11 +176,12 @@ class Engine:
         return Limits(self.config.max_buffered, self.config.max_folded if folds else 0)
 
     def _on_assigned(self) -> None:
-        self.assigned = bool(self._source.assignment())
+        self.assigned = any(not self.waits_in(p) for p in self._source.assignment())
 
     def _on_held(self, held: frozenset[Partition]) -> None:
         if self._on_assignment is not None:
-            self._on_assignment(len(held), self._source.partition_count())
+            events = sum(1 for p in held if not self.waits_in(p))
+            self._on_assignment(events, self._source.partition_count())
 
     def _submit(self, partition: Partition, records: Sequence[Record], options: Options) -> None:
         if partition not in self.offsets:
@@ -174,6 +189,9 @@ class Engine:
                 return  # fetched just before a revoke: the next owner reads it again
             self.offsets.assign(partition, records[0].offset)
         tracker = self.offsets[partition]
+        if self.room is not None and partition.topic == self.room.topic:
+            self.room.arrived(partition, tracker, records)
+            return
         now = time.monotonic()
         dispatcher = self.dispatcher
         folding = self._folding
@@ -189,6 +207,9 @@ class Engine:
     def _flow_control(self) -> None:
         folding = self._folding
         now = time.monotonic()
+        if self.room is not None and now - self._swept_at >= 1.0:
+            self._swept_at = now
+            self.room.sweep()
         # Compacting walks every waiting key: once a second at most, since what cannot fold
         # (an identify, work under way) stays whole and keeps the condition true.
         if (

@@ -1,18 +1,18 @@
 """What the deliverer works with besides Freshsales: the account's standing, the dead-letter
-topic, the ledger of delivered activities, a way to read a record again, and its memory."""
+topic, the ledger of delivered activities, the waiting topic, a way to read a record again, and
+its memory."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from consumer.engine.memory.identities import IdentityCache
 from consumer.engine.memory.seen import SeenMessages
 from consumer.engine.memory.unchanged import UpsertMemory
 from consumer.engine.source import Partition, Record
-from translate import DestinationError, Lookups, Reason, Step, Translation
+from translate import DestinationError, Key, Lookups, Reason, Step, Translation
 
 # Activities are plain creates: these are the types whose messageIds are de-duplicated.
 ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
@@ -40,6 +40,30 @@ class Letters(Protocol):
         lost, the offset stays open meanwhile)."""
 
 
+class WaitingLog(Protocol):
+    """The waiting topic: events of people not known yet, kept in Kafka while they wait."""
+
+    @property
+    def topic(self) -> str: ...
+
+    async def keep(
+        self,
+        record: Record,
+        keys: Sequence[Key],
+        *,
+        since_ms: int,
+        kind: str,
+        has_user: bool,
+        message_id: str | None,
+    ) -> None:
+        """Return once the waiting topic has ``record``; raises BrokerError (BrokerRefused when
+        it will never take it)."""
+
+    async def done(self, partition: int, key: Key, offsets: Sequence[int]) -> None:
+        """Return once the waiting topic's ``partition`` says these kept events went (so that a
+        restart does not bring them back); raises BrokerError."""
+
+
 RecordDelivered = Callable[[str], Awaitable[None]]
 """Write a delivered activity's messageId to the ledger; raises BrokerError."""
 Reread = Callable[[Partition, int], Awaitable[Record | None]]
@@ -48,9 +72,8 @@ Reread = Callable[[Partition, int], Awaitable[Record | None]]
 
 @dataclass
 class Memory:
-    """What the engine remembers to spend fewer calls."""
+    """What the engine remembers to spend fewer calls (who people are: ``Identities``)."""
 
-    people: IdentityCache
     upserts: UpsertMemory | None
     seen: SeenMessages
 

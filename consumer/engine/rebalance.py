@@ -28,14 +28,17 @@ class Partitions:
         grace_s: float,
         on_assigned: Callable[[], None],
         on_held: Callable[[frozenset[Partition]], None] = lambda held: None,
+        on_revoked: Callable[[frozenset[Partition]], None] = lambda gone: None,
     ) -> None:
-        """``on_held``: told the partitions held once a rebalance has given or taken some."""
+        """``on_held``: told the partitions held once a rebalance has given or taken some;
+        ``on_revoked``: the partitions gone, once their work is finished or given up."""
         self._source = source
         self._offsets = offsets
         self._dispatcher = dispatcher
         self._grace_s = grace_s
         self._on_assigned = on_assigned
         self._on_held = on_held
+        self._on_revoked = on_revoked
 
     async def revoked(self, partitions: frozenset[Partition]) -> None:
         gone = {p for p in partitions if p in self._offsets}
@@ -61,6 +64,7 @@ class Partitions:
         abandoned = self._dispatcher.in_progress(leaving)
         for partition in gone:
             self._offsets.revoke(partition)
+        self._on_revoked(frozenset(gone))
         # Only now, once their work is finished or given up: the next owner cannot have them
         # before this returns, so the quota they needed is still ours until here.
         self._on_held(self._source.assignment() - partitions)

@@ -14,6 +14,9 @@ class Stats:
     outcomes: Counter[str] = field(default_factory=Counter)
     by_type: Counter[tuple[str, str]] = field(default_factory=Counter)
     """(event type, outcome) → events; the type is "invalid" when the event has none."""
+    after_wait: Counter[str] = field(default_factory=Counter)
+    """What became of events that waited for their person (``stitched``, ``expired``,
+    ``dead_lettered``…); each was counted in ``outcomes`` once already, as ``waiting``."""
     dead_letters: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     lookups_saved: int = 0

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.source import Record
-from translate import Request, Translation, TranslationError
+from translate import Key, Request, Translation, TranslationError
 from translate.digest import SEPARATOR as _SEPARATOR
 from translate.digest import Line
 
@@ -30,6 +30,11 @@ class Member:
     (None: an identify)."""
     title: str = ""
     stage: str | None = None
+    user: bool = False
+    """A waiting event that carries a userId (dead-lettered, not merely expired, at the end of
+    its wait)."""
+    since_ms: int = 0
+    """A waiting event: when it began to wait."""
 
     @classmethod
     def of_line(cls, offset: int, line: Line) -> Member:
@@ -49,6 +54,16 @@ class Member:
 
 def _mid_part(message_id: str) -> str:
     return f"{_SEPARATOR}messageId: {message_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Work the waiting room made: the events waiting under ``key`` go — to their person, now
+    known (``expire`` False), or nowhere, their wait over. Its members are their offsets in the
+    waiting topic."""
+
+    key: Key
+    expire: bool = False
 
 
 @dataclass(slots=True)
@@ -73,6 +88,8 @@ class Work:
     """A folded digest: characters of notes so far."""
     original: Translation | None = None
     """Folded: the first event's own translation (``translation`` stands for them all)."""
+    wake: Wake | None = None
+    """Events of the waiting topic whose person turned up, or whose wait is over."""
 
     @property
     def size(self) -> int:

@@ -20,10 +20,12 @@ REREAD_TRIES = 5
 
 
 class KafkaSource:
-    def __init__(self, config: Mapping[str, Any], topic: str) -> None:
-        """``config``: the consumer's settings (``consumer.kafka.config.consumer_config``)."""
+    def __init__(self, config: Mapping[str, Any], topic: str, *also: str) -> None:
+        """``config``: the consumer's settings (``consumer.kafka.config.consumer_config``);
+        ``also``: topics the group reads beside the events' (the waiting topic)."""
         self._config = dict(config)
         self._topic = topic
+        self._also = also
         self._consumer: AIOKafkaConsumer | None = None
         self._rereader: AIOKafkaConsumer | None = None
 
@@ -35,7 +37,7 @@ class KafkaSource:
 
     async def start(self, rebalancing: Rebalancing) -> None:
         consumer = self._consumer = AIOKafkaConsumer(**self._config)
-        consumer.subscribe([self._topic], listener=_Listener(rebalancing))
+        consumer.subscribe([self._topic, *self._also], listener=_Listener(rebalancing))
         with kafka_errors(f"joining group {self._config.get('group_id')}"):
             await consumer.start()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from consumer.backoff import Backoff
@@ -55,3 +55,33 @@ async def started(make: Callable[[], C], stop: asyncio.Event, what: str) -> C | 
             continue
         return client
     return None
+
+
+async def until_read(read: Callable[[], Awaitable[None]], stop: asyncio.Event, what: str) -> bool:
+    """Run ``read`` (a start-up read of one of the service's own topics) until it succeeds;
+    False when ``stop`` was set first. Kafka not answering is waited out like a broker that is
+    not up yet; a refusal for good is a ConfigurationError, raised."""
+    delays = Backoff(1.0, MAX_PAUSE_S).delays()
+    while not stop.is_set():
+        reading = asyncio.ensure_future(read())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not reading.done():
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, BrokerError):
+                await reading
+            return False
+        error = reading.exception()
+        if error is None:
+            return True
+        if not isinstance(error, BrokerError) or not error.retriable:
+            raise error
+        pause = next(delays)
+        log.error("kafka_unreachable", client=what, error=str(error), retry_in_s=pause)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(pause):
+                await stop.wait()
+    return False

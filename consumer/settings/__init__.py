@@ -141,6 +141,27 @@ class Settings(BaseSettings):
     kafka_ledger_topic: Text = _setting(
         "KAFKA_LEDGER_TOPIC", "", "delivered activities' ledger (default: <group>.delivered)"
     )
+    kafka_identity_topic: Text = _setting(
+        "KAFKA_IDENTITY_TOPIC", "", "the identity map's topic (default: <group>.identities)"
+    )
+    kafka_waiting_topic: Text = _setting(
+        "KAFKA_WAITING_TOPIC",
+        "",
+        "events of people not known yet, while they wait (default: <group>.waiting)",
+    )
+    identity_wait_seconds: Annotated[int, whole(1)] = _setting(
+        "IDENTITY_WAIT_SECONDS",
+        30 * 24 * 3600,
+        "how long events of a person not known yet wait for an identify or alias naming them",
+    )
+    identity_wait_max_events: Annotated[int, whole(1)] = _setting(
+        "IDENTITY_WAIT_MAX_EVENTS", 100, "events waiting per identity, at most (oldest go first)"
+    )
+    identity_wait_max_total: Annotated[int, whole(1)] = _setting(
+        "IDENTITY_WAIT_MAX_TOTAL",
+        1_000_000,
+        "events waiting on one replica, at most (the longest-waiting go first)",
+    )
     quota_log_seconds: Annotated[int, whole(0)] = _setting(
         "QUOTA_LOG_SECONDS", 60, "interval of the quota log line (0: at shutdown only)"
     )
@@ -217,6 +238,20 @@ class Settings(BaseSettings):
     def ledger_topic(self) -> str:
         # Per group, not per topic: two destinations reading one topic deliver independently.
         return self.kafka_ledger_topic or f"{self.kafka_group_id}.delivered"
+
+    @property
+    def identity_topic(self) -> str:
+        return self.kafka_identity_topic or f"{self.kafka_group_id}.identities"
+
+    @property
+    def identity_checkpoint_group(self) -> str:
+        """The consumer group whose committed offset says where the identity topic's last
+        snapshot begins (it has no members)."""
+        return f"{self.identity_topic}-checkpoint"
+
+    @property
+    def waiting_topic(self) -> str:
+        return self.kafka_waiting_topic or f"{self.kafka_group_id}.waiting"
 
     @property
     def digest_window_s(self) -> float | None:
@@ -318,6 +353,18 @@ class Settings(BaseSettings):
             problems.append("KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC")
         if self.ledger_topic in (self.kafka_topic, self.dlq_topic):
             problems.append("KAFKA_LEDGER_TOPIC must differ from KAFKA_TOPIC and the DLQ topic")
+        own = {
+            "KAFKA_IDENTITY_TOPIC": self.identity_topic,
+            "KAFKA_WAITING_TOPIC": self.waiting_topic,
+        }
+        others = {self.kafka_topic, self.dlq_topic, self.ledger_topic}
+        for variable, topic in own.items():
+            if topic in others:
+                problems.append(
+                    f"{variable} must differ from KAFKA_TOPIC, the DLQ topic and the ledger topic"
+                )
+        if self.identity_topic == self.waiting_topic:
+            problems.append("KAFKA_IDENTITY_TOPIC must differ from KAFKA_WAITING_TOPIC")
         return problems
 
 

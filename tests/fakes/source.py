@@ -27,6 +27,9 @@ TOPIC = "events"
 class FakeSource:
     partitions: int = 1
     topic: str = TOPIC
+    waiting_topic: str | None = None
+    """A second topic the group reads (the service's waiting topic), when set."""
+    waiting_partitions: int = 1
     logs: dict[Partition, list[Record]] = field(default_factory=dict)
     committed: dict[Partition, int] = field(default_factory=dict)
     commits: list[dict[Partition, int]] = field(default_factory=list)
@@ -47,6 +50,9 @@ class FakeSource:
     def __post_init__(self) -> None:
         for number in range(self.partitions):
             self.logs.setdefault(Partition(self.topic, number), [])
+        if self.waiting_topic is not None:
+            for number in range(self.waiting_partitions):
+                self.logs.setdefault(Partition(self.waiting_topic, number), [])
         # The first fetch joins the group and gets every partition.
         self._pending.append((frozenset(), frozenset(self.logs)))
 
@@ -63,12 +69,32 @@ class FakeSource:
         self._arrived.set()
         return record
 
-    def rebalance(self, *, revoke: Iterable[int] = (), assign: Iterable[int] = ()) -> None:
-        """At the next fetch, take these partitions away, then give these (by number)."""
+    def append(
+        self,
+        where: Partition,
+        value: bytes,
+        *,
+        key: bytes | None = None,
+        headers: tuple[tuple[str, bytes | None], ...] = (),
+    ) -> Record:
+        """A record written to any partition the source knows (the waiting topic's)."""
+        log = self.logs[where]
+        stamp = int(time.time() * 1000)
+        record = Record(where.topic, where.partition, len(log), key, value, headers, stamp)
+        log.append(record)
+        self._arrived.set()
+        return record
+
+    def rebalance(
+        self, *, revoke: Iterable[int] = (), assign: Iterable[int] = (), topic: str | None = None
+    ) -> None:
+        """At the next fetch, take these partitions away, then give these (by number, of
+        ``topic``: the events' by default)."""
+        name = topic or self.topic
         self._pending.append(
             (
-                frozenset(Partition(self.topic, p) for p in revoke),
-                frozenset(Partition(self.topic, p) for p in assign),
+                frozenset(Partition(name, p) for p in revoke),
+                frozenset(Partition(name, p) for p in assign),
             )
         )
         self._arrived.set()
@@ -111,7 +137,7 @@ class FakeSource:
         return frozenset(self._assigned)
 
     def partition_count(self) -> int | None:
-        return len(self.logs)
+        return sum(1 for p in self.logs if p.topic == self.topic)
 
     async def commit(self, positions: Mapping[Partition, int]) -> None:
         if self.fail_commits:

@@ -1,2 +1,2 @@
-"""What the engine remembers between events: the identity cache, the upserts delivered
-unchanged, and the delivered messageIds."""
+"""What the engine remembers between events to spend fewer calls: the upserts delivered
+unchanged, and the delivered messageIds. (Who people are: ``consumer.identity``.)"""

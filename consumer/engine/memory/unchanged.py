@@ -18,7 +18,13 @@ from collections.abc import Callable, Mapping
 
 import orjson
 
-from consumer.engine.memory.identities import kept
+KEPT_FIELDS = ("id", "owner_id", "targetable_type", "sales_accounts")
+
+
+def kept(record: Mapping[str, object]) -> dict[str, object]:
+    """The fields of a record that later requests use (ids, owner, the person's accounts) and
+    the person's kind: a large memory stays small."""
+    return {k: record[k] for k in KEPT_FIELDS if record.get(k) is not None}
 
 
 def _identity(method: str, path: str, body: Mapping[str, object]) -> str | None:

@@ -1,0 +1,336 @@
+"""The identity map in memory: every person the deployment knows, and which identities name them.
+
+One entry per person, whatever identities they are known by (a database userId, a userId that is
+their email, the anonymousIds of their browsers, alias ids): what the last answer said about
+them — their accounts above all — is what the next write builds on. Freshsales replaces a
+contact's whole account list with what a write sends, so a second, stale copy of a person would
+unlink accounts.
+
+The map is a function of the identity topic's records, read in order (``apply``), plus what this
+process learned and has written but not read back yet (``learn``): every replica that has read the
+same records holds the same map. The rules that make that true:
+
+- a person's record is their whole state: owner and accounts are replaced by each record;
+- identities only join a person, never leave by being left out of a record (so records written
+  by two replicas at once merge instead of overwriting each other's links); they move or go only
+  by rule:
+- a *firm* identity (Freshsales found the person by that email, or wrote that userId) belongs to
+  the latest person a record claims it for;
+- a *soft* identity (an anonymousId, an alias, a track's userId) stays with the first person
+  that claimed it ("first identification wins": a visitor on a shared computer is never moved to
+  the next user); a later claim is a conflict, counted. A soft link this process made itself is
+  provisional until it reads it back: a claim the topic holds before it wins instead;
+- a snapshot record only fills gaps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from consumer.identity.entries import (
+    AliasEntry,
+    Entry,
+    GoneEntry,
+    Link,
+    PersonEntry,
+    person_key,
+)
+from translate import Key
+
+LEAD = "Lead"
+CONTACT = "Contact"
+MAX_PENDING_ALIASES = 100_000
+"""Aliases between two identities nobody is known by yet, kept at most (the oldest go first)."""
+
+
+@dataclass(slots=True, eq=False)
+class Person:
+    id: int
+    lead: bool
+    owner_id: int | None = None
+    accounts: tuple[Link, ...] | None = None
+    firm: list[Key] = field(default_factory=list)
+    soft: list[Key] = field(default_factory=list)
+
+    @property
+    def key(self) -> int:
+        return person_key(self.id, lead=self.lead)
+
+    def record(self) -> dict[str, object]:
+        """The person as a chain of requests reads them (``translate.plan``)."""
+        record: dict[str, object] = {
+            "id": self.id,
+            "targetable_type": LEAD if self.lead else CONTACT,
+        }
+        if self.owner_id is not None:
+            record["owner_id"] = self.owner_id
+        if self.accounts is not None:
+            record["sales_accounts"] = self.accounts
+        return record
+
+    def keys(self) -> Iterator[Key]:
+        yield from self.firm
+        yield from self.soft
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """What an answer taught: the person, whether their record must be written, and the soft
+    identities another person already had (first identification wins)."""
+
+    person: Person
+    changed: bool
+    conflicts: tuple[Key, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Aliased:
+    """What an alias did: the record to write (None: nothing changed), and whether the two
+    identities already named two different people (nothing is merged or moved then)."""
+
+    entry: Entry | None
+    conflict: bool = False
+
+
+Listener = Callable[[Key, Person], None]
+"""Told each time an identity comes to name a person (the waiting events of it can go)."""
+
+
+class Book:
+    def __init__(self, *, max_pending_aliases: int = MAX_PENDING_ALIASES) -> None:
+        self._people: dict[int, Person] = {}
+        self._index: dict[Key, int] = {}
+        self._provisional: set[Key] = set()
+        self._gone: set[int] = set()
+        """People removed since this process started: a snapshot must not bring them back."""
+        self._aliases: dict[Key, Key] = {}
+        self._max_aliases = max_pending_aliases
+        self._listeners: list[Listener] = []
+        self.conflicts = 0
+        """Soft identities a second person claimed (first identification wins)."""
+
+    # --- reading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._people)
+
+    @property
+    def identities(self) -> int:
+        return len(self._index)
+
+    @property
+    def pending_aliases(self) -> int:
+        return len(self._aliases) // 2
+
+    def find(self, keys: Iterable[Key]) -> Person | None:
+        """The person the first of ``keys`` that anyone is known by names."""
+        index = self._index
+        for key in keys:
+            found = index.get(key)
+            if found is not None:
+                return self._people[found]
+        return None
+
+    def owner_of(self, key: Key) -> Person | None:
+        found = self._index.get(key)
+        return None if found is None else self._people[found]
+
+    def get(self, ident: int, *, lead: bool) -> Person | None:
+        return self._people.get(person_key(ident, lead=lead))
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    # --- what this process learns ----------------------------------------------------------
+
+    def learn(
+        self, record: Mapping[str, object], *, firm: Iterable[Key] = (), soft: Iterable[Key] = ()
+    ) -> Learned | None:
+        """An answer named a person (``record``: as ``translate.step_record`` reads it), for an
+        event that carries ``firm`` and ``soft`` identities. None when the record names nobody."""
+        ident = record.get("id")
+        if not isinstance(ident, int) or isinstance(ident, bool):
+            return None
+        lead = record.get("targetable_type") == LEAD
+        key = person_key(ident, lead=lead)
+        person = self._people.get(key)
+        changed = person is None
+        if person is None:
+            person = self._people[key] = Person(ident, lead)
+            self._gone.discard(key)
+        owner = record.get("owner_id")
+        if isinstance(owner, int) and not isinstance(owner, bool) and owner != person.owner_id:
+            person.owner_id, changed = owner, True
+        accounts = record.get("sales_accounts")
+        if isinstance(accounts, tuple) and accounts != person.accounts:
+            person.accounts, changed = accounts, True
+        for k in firm:
+            changed |= self._claim_firm(person, k)
+        conflicts = []
+        for k in soft:
+            owner_key = self._index.get(k)
+            if owner_key is None:
+                self._link(person, k, soft=True)
+                self._provisional.add(k)
+                changed = True
+            elif owner_key != key:
+                conflicts.append(k)
+                self.conflicts += 1
+        return Learned(person, changed, tuple(conflicts))
+
+    def alias(self, first: Key, second: Key) -> Aliased:
+        """An alias: ``first`` and ``second`` are one person. Writes the person who gained an
+        identity, or the alias itself while neither is known yet; nothing when both are theirs
+        already, or two different people's (a conflict, counted)."""
+        a, b = self.owner_of(first), self.owner_of(second)
+        if a is not None and b is not None:
+            if a is not b:
+                self.conflicts += 1
+            return Aliased(None, conflict=a is not b)
+        known, other = (a, second) if a is not None else (b, first)
+        if known is None:
+            self._pend(first, second)
+            return Aliased(AliasEntry(first, second))
+        self._link(known, other, soft=True)
+        self._provisional.add(other)
+        return Aliased(self.entry(known))
+
+    def remove(self, person: Person) -> GoneEntry:
+        """The person is gone from Freshsales (a refusal said so): every identity is free."""
+        self._drop(person.key)
+        return GoneEntry(person.id, person.lead)
+
+    def entry(self, person: Person, *, snapshot: bool = False) -> PersonEntry:
+        """The record that states ``person`` whole. A snapshot leaves out the soft links this
+        process has not read back: the record that will confirm them is still to come."""
+        soft = person.soft
+        if snapshot and self._provisional:
+            soft = [k for k in soft if k not in self._provisional]
+        return PersonEntry(
+            person.id,
+            person.lead,
+            person.owner_id,
+            person.accounts,
+            tuple(person.firm),
+            tuple(soft),
+            snapshot,
+        )
+
+    def snapshot(self) -> Iterator[Entry]:
+        """Records that restate the whole map."""
+        for person in list(self._people.values()):
+            yield self.entry(person, snapshot=True)
+        seen: set[Key] = set()
+        for first, second in list(self._aliases.items()):
+            if first not in seen:
+                seen.add(second)
+                yield AliasEntry(first, second)
+
+    # --- what the topic says ---------------------------------------------------------------
+
+    def apply(self, entry: Entry) -> None:
+        """A record of the identity topic, in the topic's order."""
+        if isinstance(entry, PersonEntry):
+            self._apply_person(entry)
+        elif isinstance(entry, GoneEntry):
+            self._drop(person_key(entry.id, lead=entry.lead))
+        else:
+            a, b = self.owner_of(entry.first), self.owner_of(entry.second)
+            if a is None and b is None:
+                self._pend(entry.first, entry.second)
+            elif a is None or b is None:
+                known, other = (a, entry.second) if a is not None else (b, entry.first)
+                assert known is not None
+                self._link(known, other, soft=True)
+
+    def _apply_person(self, entry: PersonEntry) -> None:
+        key = person_key(entry.id, lead=entry.lead)
+        person = self._people.get(key)
+        if entry.snapshot:
+            if person is not None or key in self._gone:
+                return  # a record after the snapshot's start said more, or removed them
+            person = self._people[key] = Person(entry.id, entry.lead)
+            person.owner_id, person.accounts = entry.owner_id, entry.accounts
+            for k in entry.firm:
+                if k not in self._index:
+                    self._link(person, k, soft=False)
+            for k in entry.soft:
+                if k not in self._index:
+                    self._link(person, k, soft=True)
+            return
+        if person is None:
+            person = self._people[key] = Person(entry.id, entry.lead)
+            self._gone.discard(key)
+        person.owner_id, person.accounts = entry.owner_id, entry.accounts
+        for k in entry.firm:
+            self._claim_firm(person, k)
+            self._provisional.discard(k)
+        for k in entry.soft:
+            owner_key = self._index.get(k)
+            if owner_key == key:
+                self._provisional.discard(k)
+            elif owner_key is None:
+                self._link(person, k, soft=True)
+            elif k in self._provisional:
+                # Our own claim is not in the topic yet, and this one is before it: it wins.
+                self._provisional.discard(k)
+                self._unlink(k)
+                self._link(person, k, soft=True)
+            else:
+                self.conflicts += 1
+
+    # --- the index ---------------------------------------------------------------------------
+
+    def _claim_firm(self, person: Person, key: Key) -> bool:
+        owner_key = self._index.get(key)
+        if owner_key == person.key:
+            if key in person.soft:  # confirmed by Freshsales now
+                person.soft.remove(key)
+                person.firm.append(key)
+            return False
+        if owner_key is not None:
+            self._unlink(key)
+        self._link(person, key, soft=False)
+        return True
+
+    def _link(self, person: Person, key: Key, *, soft: bool) -> None:
+        self._index[key] = person.key
+        (person.soft if soft else person.firm).append(key)
+        for listener in self._listeners:
+            listener(key, person)
+        partner = self._aliases.pop(key, None)
+        if partner is not None:
+            self._aliases.pop(partner, None)
+            if partner not in self._index:
+                self._link(person, partner, soft=True)
+
+    def _unlink(self, key: Key) -> None:
+        owner_key = self._index.pop(key, None)
+        person = self._people.get(owner_key) if owner_key is not None else None
+        if person is not None:
+            if key in person.firm:
+                person.firm.remove(key)
+            else:
+                person.soft.remove(key)
+
+    def _drop(self, key: int) -> None:
+        person = self._people.pop(key, None)
+        self._gone.add(key)
+        if person is None:
+            return
+        for k in list(person.keys()):
+            if self._index.get(k) == key:
+                del self._index[k]
+            self._provisional.discard(k)
+
+    def _pend(self, first: Key, second: Key) -> None:
+        for k in (first, second):
+            old = self._aliases.pop(k, None)
+            if old is not None:
+                self._aliases.pop(old, None)
+        self._aliases[first] = second
+        self._aliases[second] = first
+        while len(self._aliases) > 2 * self._max_aliases:
+            oldest = next(iter(self._aliases))
+            self._aliases.pop(self._aliases.pop(oldest), None)

@@ -1,0 +1,165 @@
+"""The records of the identity topic, as values, and their bytes.
+
+One record per person, keyed by the person (``c123``: contact 123; ``l123``: Classic lead 123),
+holding everything the deployment knows of them: the Freshsales id and kind, the owner, the
+accounts (a link must write them all back), and the hashes of every identity that names them.
+Each record is the person's whole state, so a later one replaces an earlier one and nothing
+depends on compaction to find the latest. ``snapshot`` records restate the map so that start-up
+can begin at the last snapshot instead of the topic's beginning: they only fill gaps, never
+override what a record after the snapshot's start already said (``Book.apply``).
+
+Identities are 16-byte hashes (``translate.identities``), written as hex: no email, userId or
+anonymousId is ever in the topic in clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import orjson
+
+from translate import Key
+
+FORMAT: Final = 1
+"""The version of the records' shape: a reader skips records of a later version it cannot read."""
+MARKER_KEY: Final = b"fsd-marker"
+
+Link = tuple[int, bool]
+"""An account id and whether it is the person's primary account."""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonEntry:
+    id: int
+    lead: bool
+    """A Classic lead (its own id space and endpoints); False for a contact (Suite leads too)."""
+    owner_id: int | None
+    accounts: tuple[Link, ...] | None
+    """None: not known (never read from an answer that listed them)."""
+    firm: tuple[Key, ...]
+    """Identities Freshsales confirmed: the email it found the person by, the userId written as
+    ``external_id``. The latest record to claim one wins it."""
+    soft: tuple[Key, ...]
+    """Identities the events linked: anonymousIds, alias ids, a track's userId. The first person
+    to claim one keeps it (a shared computer must not move a visitor to the next user)."""
+    snapshot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GoneEntry:
+    """The person no longer exists in Freshsales: every identity of theirs is free again."""
+
+    id: int
+    lead: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AliasEntry:
+    """Two identities of one person neither of which names anybody known yet: whoever turns out
+    to be one of them is the other too."""
+
+    first: Key
+    second: Key
+
+
+Entry = PersonEntry | GoneEntry | AliasEntry
+
+
+def person_key(ident: int, *, lead: bool) -> int:
+    """One int per person: contacts and Classic leads have separate id spaces."""
+    return ident << 1 | lead
+
+
+def record_key(ident: int, *, lead: bool) -> bytes:
+    return f"{'l' if lead else 'c'}{ident}".encode()
+
+
+def encode(entry: Entry) -> tuple[bytes, bytes]:
+    """The record's key and value."""
+    if isinstance(entry, PersonEntry):
+        value: dict[str, object] = {
+            "f": FORMAT,
+            "t": "person",
+            "id": entry.id,
+            "lead": entry.lead,
+            "owner": entry.owner_id,
+            "acc": None if entry.accounts is None else [list(a) for a in entry.accounts],
+            "firm": [k.hex() for k in entry.firm],
+            "soft": [k.hex() for k in entry.soft],
+        }
+        if entry.snapshot:
+            value["snap"] = True
+        return record_key(entry.id, lead=entry.lead), orjson.dumps(value)
+    if isinstance(entry, GoneEntry):
+        value = {"f": FORMAT, "t": "gone", "id": entry.id, "lead": entry.lead}
+        return record_key(entry.id, lead=entry.lead), orjson.dumps(value)
+    value = {"f": FORMAT, "t": "alias", "a": entry.first.hex(), "b": entry.second.hex()}
+    return b"a" + entry.first.hex().encode(), orjson.dumps(value)
+
+
+class Unreadable(ValueError):
+    """A record this version cannot read (a later format, or damaged): skipped and counted."""
+
+
+def decode(value: bytes | None) -> Entry | None:
+    """The entry in a record's value; None for a record that is not an entry (a marker)."""
+    if not value:
+        return None
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise Unreadable(f"not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("f") != FORMAT:
+        raise Unreadable("not a record of this format")
+    kind = data.get("t")
+    try:
+        if kind == "person":
+            return PersonEntry(
+                _int(data["id"]),
+                data["lead"] is True,
+                None if data.get("owner") is None else _int(data["owner"]),
+                _links(data.get("acc")),
+                _keys(data.get("firm", ())),
+                _keys(data.get("soft", ())),
+                data.get("snap") is True,
+            )
+        if kind == "gone":
+            return GoneEntry(_int(data["id"]), data["lead"] is True)
+        if kind == "alias":
+            return AliasEntry(_key(data["a"]), _key(data["b"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Unreadable(f"a {kind} record without its fields: {exc!r}") from None
+    raise Unreadable(f"unknown record type {kind!r}")
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _key(value: object) -> Key:
+    if not isinstance(value, str):
+        raise TypeError("expected a hex key")
+    return bytes.fromhex(value)
+
+
+def _keys(values: object) -> tuple[Key, ...]:
+    if not isinstance(values, list | tuple):
+        raise TypeError("expected a list of keys")
+    return tuple(_key(v) for v in values)
+
+
+def _links(value: object) -> tuple[Link, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise TypeError("expected a list of accounts")
+    links: list[Link] = []
+    for entry in value:
+        if not isinstance(entry, Sequence) or len(entry) != 2:
+            raise TypeError("expected [id, is_primary]")
+        links.append((_int(entry[0]), entry[1] is True))
+    return tuple(links)
