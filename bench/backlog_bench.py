@@ -36,7 +36,7 @@ from sandbox.audit import message_ids_of
 from sandbox.broker import Broker, kafka_broker
 from sandbox.process import service_env, start_service
 from sandbox.simulator import Simulator, SimulatorConfig, running
-from sandbox.topics import create_topic, delete_topics, produce
+from sandbox.topics import create_topic, delete_topics, own_topics, produce
 
 RESULTS = Path(__file__).parent / "results" / "backlog.json"
 API_KEY = "backlog-key"
@@ -129,7 +129,7 @@ async def scenario(
                     process.terminate()
                     await process.wait()
     finally:
-        await delete_topics(broker.bootstrap_servers, [topic, f"{topic}.dlq", f"{group}.delivered"])
+        await delete_topics(broker.bootstrap_servers, own_topics(topic, group))
 
 
 async def _observe(

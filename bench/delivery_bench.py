@@ -32,7 +32,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench.client_bench import server
 from bench.recording import machine, write
 from consumer.engine.chain import Chain, advance
-from consumer.engine.memory.identities import IdentityCache
 from consumer.freshsales.client import ClientOptions, FreshsalesClient
 from consumer.logs import configure
 from consumer.service import Service
@@ -139,7 +138,7 @@ async def naive(broker: Broker, base: str, count: int) -> float:
             for _ in range(count):
                 record = await consumer.getone()
                 chain = Chain(translate_bytes(record.value or b""))
-                await advance(chain, client, lookups, IdentityCache(0))
+                await advance(chain, client, lookups)
                 tp = TopicPartition(record.topic, record.partition)
                 await consumer.commit({tp: record.offset + 1})
             return count / (time.perf_counter() - start)

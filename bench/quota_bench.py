@@ -147,7 +147,13 @@ async def measure(broker: Broker, users: int, per_user: int) -> dict[str, object
     finally:
         await delete_topics(
             broker.bootstrap_servers,
-            [topic, f"{topic}.dlq", ledger, f"{ledger}-c"],
+            [
+                topic,
+                f"{topic}.dlq",
+                ledger,
+                f"{ledger}-c",
+                *(f"{topic}-{g}.{own}" for g in "abc" for own in ("identities", "waiting")),
+            ],
         )
     scenarios["every_request"] = {"event_calls": every_request(events)}
     return {"events": len(events), "scenarios": scenarios}

@@ -62,7 +62,7 @@ from bench.chaos_bench import count_records
 from bench.recording import machine, write
 from sandbox.broker import Broker, kafka_broker
 from sandbox.simulator import Simulator, SimulatorConfig, running
-from sandbox.topics import create_topic, delete_topics, produce
+from sandbox.topics import create_topic, delete_topics, own_topics, produce
 
 RESULTS = Path(__file__).parent / "results" / "shared_quota.json"
 API_KEY = "shared-quota-key"
@@ -224,7 +224,7 @@ async def stage(
                 yield staged
         staged.dead_letters = await count_records(broker, f"{topic}.dlq")
     finally:
-        await delete_topics(broker.bootstrap_servers, [topic, f"{topic}.dlq", f"{group}.delivered"])
+        await delete_topics(broker.bootstrap_servers, own_topics(topic, group))
 
 
 OTHER = "X-Bench-Client"

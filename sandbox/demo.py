@@ -86,9 +86,7 @@ async def _demo(broker: Broker, out: IO[str]) -> int:
             finished = await _session_digest(broker, served.base_url(), simulator, out)
         # The embedded broker keeps everything in memory; an external one should not keep them.
         try:
-            await delete_topics(
-                broker.bootstrap_servers, [topic, settings.dlq_topic, settings.ledger_topic]
-            )
+            await delete_topics(broker.bootstrap_servers, _topics_of(topic, settings))
         except Exception as exc:  # cleanup only; the demo's result stands
             print(f"demo: could not delete the demo topics: {exc!r}", file=sys.stderr)
     if not finished or status:
@@ -170,9 +168,7 @@ async def _session_digest(broker: Broker, base_url: str, sim: Simulator, out: IO
                 await asyncio.sleep(0.1)
     stop.set()
     status = await task
-    await delete_topics(
-        broker.bootstrap_servers, [topic, settings.dlq_topic, settings.ledger_topic]
-    )
+    await delete_topics(broker.bootstrap_servers, _topics_of(topic, settings))
     digest = next(
         (a for a in sim.state("suite")["sales_activities"] if " events: " in a["title"]),
         None,
@@ -189,6 +185,16 @@ async def _session_digest(broker: Broker, base_url: str, sim: Simulator, out: IO
     for n, line in enumerate(str(digest["notes"]).splitlines()):
         out.write(f"  {'notes' if n == 0 else '':<6} {line}\n")
     return True
+
+
+def _topics_of(topic: str, settings: Settings) -> list[str]:
+    return [
+        topic,
+        settings.dlq_topic,
+        settings.ledger_topic,
+        settings.identity_topic,
+        settings.waiting_topic,
+    ]
 
 
 def _report(simulator: Simulator, service: Service, total: int, out: IO[str]) -> None:

@@ -36,6 +36,18 @@ async def delete_topics(bootstrap_servers: str, names: list[str]) -> None:
         await admin.close()
 
 
+def own_topics(topic: str, group_id: str) -> list[str]:
+    """The source topic and the topics the service makes for it under their default names:
+    dead letters, the delivered ledger, the identity map, the waiting events."""
+    return [
+        topic,
+        f"{topic}.dlq",
+        f"{group_id}.delivered",
+        f"{group_id}.identities",
+        f"{group_id}.waiting",
+    ]
+
+
 async def produce(
     bootstrap_servers: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]
 ) -> list[RecordMetadata]:

@@ -91,7 +91,7 @@ def rig(
     dedupe: bool = True,
     on_assignment: Callable[[int, int | None], None] | None = None,
     waiting_partitions: int = 1,
-    wait: WaitRules = WaitRules(),
+    wait: WaitRules | None = None,
     book: Book | None = None,
 ) -> Rig:
     source = FakeSource(partitions, waiting_topic=WAITING, waiting_partitions=waiting_partitions)
@@ -102,7 +102,7 @@ def rig(
     progress = asyncio.Event()
     book = book if book is not None else Book()
     identity_log, waiting = FakeIdentityLog(), FakeWaitingLog(source)
-    room = WaitingRoom(WAITING, book, wait)
+    room = WaitingRoom(WAITING, book, wait or WaitRules())
     deliverer = Deliverer(
         freshsales,
         standing,

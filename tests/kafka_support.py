@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from sandbox.broker import Broker
-from sandbox.topics import create_topic, delete_topics, new_producer
+from sandbox.topics import create_topic, delete_topics, new_producer, own_topics
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,5 @@ async def fresh_topic(broker: Broker, partitions: int = 3) -> AsyncIterator[Kafk
     try:
         yield topic
     finally:
-        # With the service's dead-letter and ledger topics: the embedded broker never frees them.
-        await delete_topics(
-            broker.bootstrap_servers,
-            [topic.name, f"{topic.name}.dlq", f"{topic.group_id}.delivered"],
-        )
+        # With the service's own topics: the embedded broker never frees them.
+        await delete_topics(broker.bootstrap_servers, own_topics(topic.name, topic.group_id))

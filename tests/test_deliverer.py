@@ -23,8 +23,8 @@ from consumer.engine.source import Partition, Record
 from consumer.engine.work import Work
 from consumer.errors import FreshsalesError, RateLimited, RejectedError
 from consumer.freshsales.answers import Answer
-from consumer.kafka.deadletters import Headers
 from consumer.identity.book import Book
+from consumer.kafka.deadletters import Headers
 from tests.fakes.identities import FakeIdentityLog, FakeWaitingLog
 from tests.fakes.outlets import FakeLedger, FakeLetters, FakeStanding
 from tests.fakes.source import FakeSource

@@ -260,8 +260,8 @@ async def test_a_new_person_does_not_wait_for_a_worker_when_every_worker_waits_f
     r.engine.dispatcher._max_workers = 3
     r.freshsales.gate = asyncio.Event()  # the quota is spent: nobody is answered for now
     for u in range(10):
-        own = {"context": {"traits": {"email": f"busy{u}@example.com"}}}
-        r.source.produce(track(0, user=f"busy{u}", **own), key=f"busy{u}".encode())
+        own: dict[str, object] = {"context": {"traits": {"email": f"busy{u}@example.com"}}}
+        r.source.produce({**track(0, user=f"busy{u}"), **own}, key=f"busy{u}".encode())
     async with running(r):
         await r.until(lambda: len(r.freshsales.calls) == 3, "every worker waiting")
         r.source.produce(identify("lead"), key=b"lead")

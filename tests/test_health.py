@@ -28,6 +28,7 @@ READY = {
     "key_accepted": True,
     "assigned": True,
     "circuit_open": False,
+    "identities_read": True,
 }
 
 
@@ -41,6 +42,10 @@ READY = {
             (False, "stopped: the API key was refused (401)"),
         ),
         ({"key_accepted": False}, (False, "the Freshsales account has not been read yet")),
+        (
+            {"identities_read": False, "assigned": False},
+            (False, "reading the identity map (who people are) from Kafka"),
+        ),
         ({"assigned": False}, (False, "no partitions assigned")),
         ({"circuit_open": True}, (False, "circuit open: most recent Freshsales calls failed")),
     ],

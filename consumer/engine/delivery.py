@@ -21,16 +21,15 @@ new person's calls take their turn before the others' (``prioritized``).
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 from collections.abc import Callable
 
 from consumer.backoff import Backoff
 from consumer.engine import apart
+from consumer.engine.attempts import Attempts
 from consumer.engine.breaker import Breaker
-from consumer.engine.chain import Chain, advance, forget
 from consumer.engine.finishing import Finisher
 from consumer.engine.folding import digest_translation, merged_translation
+from consumer.engine.keeping import Keeper
 from consumer.engine.outlets import (
     Letters,
     Memory,
@@ -39,36 +38,17 @@ from consumer.engine.outlets import (
     Standing,
     WaitingLog,
     activity_id,
-    finds_person,
 )
 from consumer.engine.people import Holding, Identities
-from consumer.engine.policy import (
-    Attempt,
-    DeadLetter,
-    Refresh,
-    Retry,
-    RetryPolicy,
-    Split,
-    Stop,
-    decide,
-    health_signal,
-)
-from consumer.engine.results import Delivered, Gone, Refused, Result, SplitIt
+from consumer.engine.policy import RetryPolicy
+from consumer.engine.results import Delivered, Refused, Result, SplitIt
 from consumer.engine.source import Partition, Record
 from consumer.engine.stats import Stats
 from consumer.engine.waking import Waker
 from consumer.engine.work import Work
-from consumer.errors import BrokerError, BrokerRefused
+from consumer.errors import BrokerError
 from consumer.freshsales.answers import Caller
-from consumer.freshsales.budget import (
-    NORMAL,
-    URGENT,
-    Abandoned,
-    abandon_when,
-    prioritized,
-    waited_in_task,
-)
-from consumer.identity import locks as lock_names
+from consumer.freshsales.budget import NORMAL, URGENT, prioritized
 from consumer.identity.decide import Deliver, Wait
 from consumer.logs import get_logger
 from translate import (
@@ -76,10 +56,7 @@ from translate import (
     Options,
     Outcome,
     Reason,
-    Step,
     Translation,
-    TranslationError,
-    id_key,
     translate_identify,
 )
 
@@ -87,8 +64,6 @@ log = get_logger(__name__)
 _NEW_PERSON_TYPES = frozenset({"identify", "group"})
 REREAD_BACKOFF = Backoff(1.0, 30.0)
 """Reading a folded event again while Kafka cannot answer: its offset stays open meanwhile."""
-KEEP_BACKOFF = Backoff(0.5, 30.0)
-"""Keeping an event waiting while Kafka cannot take it: its offset stays open meanwhile."""
 
 
 class Deliverer:
@@ -125,6 +100,10 @@ class Deliverer:
         self._reread = reread
         self.done = Finisher(progress)
         self.digest_limits = digest_limits
+        self._attempts = Attempts(
+            caller, standing, memory, policy=policy, breaker=breaker, done=self.done
+        )
+        self._keeper = Keeper(self)
         self._waker = Waker(self, put_back)
 
     @property
@@ -156,7 +135,7 @@ class Deliverer:
         elif work.members:
             await self._folded(work, urgent)
         elif t is not None and t.outcome is Outcome.LINK:
-            await self._link(work, t)
+            await self._keeper.link(work, t)
         elif t is None or t.outcome is not Outcome.DELIVER:
             outcome = t.outcome.value if t else "empty"
             self.done.finish(work, "skipped", reason=outcome)
@@ -168,7 +147,7 @@ class Deliverer:
     async def _decided(self, work: Work, translation: Translation, urgent: bool) -> None:
         decision = self.identities.decide(translation)
         if isinstance(decision, Wait):
-            await self._keep(work, translation, decision)
+            await self._keeper.keep(work, translation, decision)
         elif await self._deliver(work, translation, decision) and urgent:
             self.done.new_person_delivered(work)
 
@@ -224,81 +203,8 @@ class Deliverer:
     async def attempt(
         self, work: Work, translation: Translation, holding: Holding, *, merged: int = 0
     ) -> Result:
-        """Send ``translation``'s requests until they are delivered or the policy gives up;
-        nothing is settled here. ``merged``: how many other events it stands for (a refusal
-        then splits them rather than dead-letters them all)."""
-        chain = Chain(translation)
-        if holding.record is not None:
-            chain.records[Step.PERSON] = holding.record
-            chain.remembered = True
-        attempt = 0
-        failing_since: float | None = None
-        quota_wait_before = 0.0
-        refreshed = False
-        abandon_when(lambda: work.tracker.revoked)
-        memory = self._memory
-        stats = self.stats
-        while True:
-            await self._standing.delivering.wait()
-            if work.tracker.revoked:
-                self.done.log(work, "abandoned", attempt=attempt)  # its new owner delivers it
-                return Gone()
-            pause = self._breaker.wait_s(time.monotonic())
-            if pause > 0:
-                await asyncio.sleep(pause)
-                continue
-            attempt += 1
-            calls_before = chain.calls
-            try:
-                await advance(chain, self._caller, self._standing.lookups, memory.upserts, holding)
-            except Abandoned:
-                self.done.log(work, "abandoned", attempt=attempt)  # revoked while it waited
-                return Gone()
-            except DestinationError as error:
-                stats.calls += chain.calls - calls_before
-                now = time.monotonic()
-                healthy = health_signal(error)
-                if healthy is not None:
-                    self._breaker.record(healthy, now)
-                if failing_since is None:
-                    failing_since, quota_wait_before = now, waited_in_task()
-                waited = waited_in_task() - quota_wait_before
-                facts = Attempt(
-                    number=attempt,
-                    failing_for_s=now - failing_since - waited,
-                    remembered=chain.remembered,
-                    can_refresh=not refreshed and finds_person(translation),
-                    merged=merged,
-                )
-                decision = decide(error, facts, self._policy, random.random())
-                if isinstance(decision, Retry):
-                    stats.retries += 1
-                    self.done.log(
-                        work, "retrying", attempt=attempt, error=error, delay_s=decision.delay_s
-                    )
-                    await asyncio.sleep(decision.delay_s)
-                elif isinstance(decision, Refresh):
-                    refreshed = True
-                    forget(chain, memory.upserts)
-                    await holding.lost()
-                    chain = Chain(translation)
-                    self.done.log(
-                        work, "retrying", attempt=attempt, error=error, why="stale_memory"
-                    )
-                elif isinstance(decision, Split):
-                    return SplitIt()
-                elif isinstance(decision, DeadLetter):
-                    return Refused(decision.reason, error, attempt)
-                elif isinstance(decision, Stop):
-                    failing_since = None  # a stopped service must not exhaust the retry window
-                    self._standing.refused(decision.error)
-            else:
-                stats.calls += chain.calls - calls_before
-                stats.lookups_saved += chain.lookups_saved
-                stats.unchanged += chain.unchanged
-                if chain.calls:
-                    self._breaker.record(True, time.monotonic())
-                return Delivered(chain, attempt)
+        """``Attempts.attempt``: nothing settled."""
+        return await self._attempts.attempt(work, translation, holding, merged=merged)
 
     async def _delivered(
         self, work: Work, translation: Translation, result: Delivered, conflicts: tuple[bytes, ...]
@@ -317,79 +223,6 @@ class Deliverer:
             # First identification wins: the anonymousId stays with whoever had it first.
             fields["link_conflicts"] = [k.hex()[:12] for k in conflicts]
         self.done.finish(work, "delivered", **fields)
-
-    async def _keep(self, work: Work, translation: Translation, decision: Wait) -> None:
-        """Nobody known by the event's identities, and no email: it waits in the waiting topic
-        (and its offset is finished once Kafka has it). Folded events wait one by one."""
-        fields = {"waits_for": decision.keys[0].hex()[:12]}
-        if not work.members:
-            record = await self.record_at(work, work.record.offset)
-            try:
-                await self._kept(work, record, decision, translation.type, translation.message_id)
-            except TranslationError as error:
-                await self.dead_letter(work, error.reason, error, attempts=0)
-                return
-            self.done.finish(work, "waiting", **fields)
-            return
-        for member in work.members:
-            record = await self.record_at(work, member.offset)
-            try:
-                await self._kept(work, record, decision, member.type, member.message_id)
-            except TranslationError as error:
-                await self.letters.write(record, error.reason, error, 0)
-                self.stats.dead_letters[error.reason.value] += 1
-                self.done.finish_member(work, member, "dead_lettered", reason=error.reason.value)
-                continue
-            self.done.finish_member(work, member, "waiting", **fields)
-
-    async def _kept(
-        self, work: Work, record: Record, decision: Wait, kind: str, message_id: str | None
-    ) -> None:
-        has_user = work.translation is not None and work.translation.names.user_id is not None
-        delays = KEEP_BACKOFF.delays()
-        while True:
-            try:
-                await self.waiting.keep(
-                    record,
-                    decision.keys,
-                    since_ms=round(time.time() * 1000),
-                    kind=kind,
-                    has_user=has_user,
-                    message_id=message_id,
-                )
-                return
-            except BrokerRefused as exc:
-                # Kafka will never take it (too large for the waiting topic): it cannot wait.
-                raise TranslationError(
-                    Reason.UNKNOWN_PERSON, f"nobody known yet, and it cannot wait: {exc}"
-                ) from exc
-            except BrokerError as exc:
-                delay = next(delays)
-                self.done.log(work, "keep_retrying", error=exc, delay_s=delay)
-                await asyncio.sleep(delay)
-
-    async def _link(self, work: Work, translation: Translation) -> None:
-        """alias: ``previousId`` is another id of ``userId``'s person. No call; the identity
-        map links them, and the events waiting for either go to that person."""
-        names = translation.names
-        assert names.user_id is not None
-        assert names.previous_id is not None
-        first, second = id_key(names.previous_id), id_key(names.user_id)
-        identities = self.identities
-        held = await identities.locks.acquire(
-            [lock_names.identity(first), lock_names.identity(second)]
-        )
-        try:
-            aliased = identities.book.alias(first, second)
-            if aliased.entry is not None:
-                await identities.write([aliased.entry])
-            if aliased.conflict:
-                # Freshsales cannot merge two records: nothing is moved, the conflict is told.
-                self.done.finish(work, "linked", conflict=True)
-            else:
-                self.done.finish(work, "linked")
-        finally:
-            identities.locks.release(held)
 
     async def _deliver_apart(self, work: Work) -> None:
         """What stood for several, refused: each identify on its own; a digest in halves, down

@@ -30,6 +30,7 @@ def readiness(
     key_accepted: bool,
     assigned: bool,
     circuit_open: bool,
+    identities_read: bool = True,
 ) -> tuple[bool, str]:
     """Worth sending traffic to: consuming, the key accepted, Freshsales healthy."""
     if stopping:
@@ -38,6 +39,8 @@ def readiness(
         return False, f"stopped: {refusal}"
     if not key_accepted:
         return False, "the Freshsales account has not been read yet"
+    if not identities_read:
+        return False, "reading the identity map (who people are) from Kafka"
     if not assigned:
         return False, "no partitions assigned"
     if circuit_open:

@@ -23,7 +23,14 @@ from consumer.engine.latency import Latency
 from consumer.engine.loop import Engine
 from consumer.engine.stats import Stats
 from consumer.freshsales.budget import Budget
-from consumer.ops.observed import Observed, backlog, drain_eta, fetch_loop_age_s, ready
+from consumer.ops.observed import (
+    Observed,
+    backlog,
+    drain_eta,
+    fetch_loop_age_s,
+    ready,
+    waiting,
+)
 from translate import Reason
 
 PREFIX = "fsd_"
@@ -74,6 +81,7 @@ class ServiceCollector(Collector):
         eta = drain_eta(service)
         if eta is not None:
             yield _gauge("drain_eta_seconds", "time to work off the backlog at the quota", eta)
+        yield from _identities(service)
         yield from _partitions(engine)
         yield _histogram(
             "delivery_latency_seconds", "fetch to finish, per finished event", stats.latency
@@ -161,6 +169,45 @@ def _quota(budget: Budget) -> Iterator[Metric]:
     )
 
 
+def _identities(service: Observed) -> Iterator[Metric]:
+    book, stats, topic = service.book, service.stats, service.identity_topic
+    yield _gauge("identities_people", "people the identity map knows", len(book))
+    yield _gauge(
+        "identities_known",
+        "identities (emails, userIds, anonymousIds) that name them",
+        book.identities,
+    )
+    if topic is not None:
+        yield _gauge(
+            "identities_loaded_records", "identity topic records read at start-up", topic.loaded
+        )
+        if topic.load_s is not None:
+            yield _gauge(
+                "identities_load_seconds",
+                "time the start-up read of the identity map took",
+                topic.load_s,
+            )
+    yield _counter(
+        "identity_link_conflicts",
+        "identities a second person claimed (first identification wins: not moved)",
+        book.conflicts,
+    )
+    events, identities = waiting(service)
+    yield _gauge("waiting_events", "events of people not known yet, waiting (this replica)", events)
+    yield _gauge("waiting_identities", "identities those events wait for", identities)
+    yield _counter(
+        "stitched_events",
+        "waiting events delivered on their person once known (a Before sign-up history)",
+        stats.after_wait["stitched"],
+    )
+    yield _counter(
+        "expired_events",
+        "waiting events whose wait ended without their person (anonymous ones; those with a"
+        " userId are dead-lettered)",
+        stats.after_wait["expired"],
+    )
+
+
 def _partitions(engine: Engine | None) -> Iterator[Metric]:
     committed = GaugeMetricFamily(
         PREFIX + "committed_offset", "last committed position", labels=["topic", "partition"]
@@ -180,6 +227,8 @@ def _partitions(engine: Engine | None) -> Iterator[Metric]:
         end = engine.high_watermark(partition)
         if end is not None:
             lag.add_metric(labels, max(0, end - tracker.committed))
+        if engine.waits_in(partition):
+            continue  # a visitor's events wait there for days by design: not a stuck event
         since = tracker.oldest_fetched_at
         if since is not None:
             oldest = max(oldest or 0.0, now - since)

@@ -13,6 +13,8 @@ from consumer.freshsales.budget import Budget
 from consumer.freshsales.client import FreshsalesClient
 from consumer.freshsales.quota import drain_eta_s
 from consumer.freshsales.standing import AccountStanding
+from consumer.identity.book import Book
+from consumer.kafka.identities import IdentityTopic
 from consumer.ops.health import liveness, readiness
 
 
@@ -39,16 +41,32 @@ class Observed(Protocol):
     @property
     def stopping(self) -> bool: ...
 
+    @property
+    def book(self) -> Book:
+        """Who people are: the identity map."""
+
+    @property
+    def identity_topic(self) -> IdentityTopic | None:
+        """None until it is being read."""
+
 
 def ready(service: Observed) -> tuple[bool, str]:
-    engine, standing = service.engine, service.standing
+    engine, standing, identities = service.engine, service.standing, service.identity_topic
     return readiness(
         stopping=service.stopping,
         refusal=standing.refusal,
         key_accepted=standing.key_accepted,
+        identities_read=identities is not None and identities.ready,
         assigned=engine is not None and engine.assigned,
         circuit_open=service.breaker.is_open(),
     )
+
+
+def waiting(service: Observed) -> tuple[int, int]:
+    """Events waiting for their person on this replica, and the identities they wait for."""
+    engine = service.engine
+    room = engine.room if engine is not None else None
+    return (room.events, room.identities) if room is not None else (0, 0)
 
 
 def alive(service: Observed) -> tuple[bool, str]:

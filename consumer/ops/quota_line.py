@@ -8,7 +8,7 @@ import asyncio
 from consumer.engine.stats import Stats
 from consumer.freshsales.quota import QuotaState, drain_eta_s
 from consumer.logs import get_logger
-from consumer.ops.observed import Observed, backlog
+from consumer.ops.observed import Observed, backlog, waiting
 
 log = get_logger(__name__)
 
@@ -21,6 +21,9 @@ def quota_fields(
     backlog: int | None,
     calls_per_hour: float,
     folded_waiting: int = 0,
+    people_known: int = 0,
+    waiting: tuple[int, int] = (0, 0),
+    link_conflicts: int = 0,
 ) -> dict[str, object]:
     """The quota line's fields (pure: a snapshot in, a flat mapping out)."""
     per_event = stats.calls_per_event
@@ -54,6 +57,12 @@ def quota_fields(
         "deduplicated": stats.outcomes["deduplicated"],
         "backlog": backlog,
         "drain_eta_s": round(eta) if eta is not None else None,
+        "people_known": people_known,
+        "waiting_events": waiting[0],
+        "waiting_identities": waiting[1],
+        "stitched": stats.after_wait["stitched"],
+        "expired": stats.after_wait["expired"],
+        "link_conflicts": link_conflicts,
     }
 
 
@@ -83,5 +92,8 @@ class QuotaLine:
                 backlog=backlog(service),
                 calls_per_hour=budget.calls_per_hour(),
                 folded_waiting=service.engine.dispatcher.folded if service.engine else 0,
+                people_known=len(service.book),
+                waiting=waiting(service),
+                link_conflicts=service.book.conflicts,
             ),
         )
