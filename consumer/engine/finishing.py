@@ -44,7 +44,10 @@ class Finisher:
         """Settle the work's own event (the first of a folded work)."""
         kind = work.translation.type if work.translation else "invalid"
         if work.members:
-            kind = work.members[0].type
+            # A folded work's translation stands for all its events: the line names the first.
+            first = work.members[0]
+            kind = first.type
+            fields = {"type": kind, "message_id": first.message_id, **fields}
         self._settle(work, work.record.offset, kind, work.fetched_at, outcome, fields)
         self.log(work, outcome, **fields)
 
@@ -52,7 +55,8 @@ class Finisher:
         """Settle one event folded into ``work``, by itself."""
         # A folded event's wait counts from the first of its digest (its own time is not kept).
         self._settle(work, member.offset, member.type, work.fetched_at, outcome, fields)
-        self.log(work, outcome, offset=member.offset, message_id=member.message_id, **fields)
+        own = {"offset": member.offset, "message_id": member.message_id, "type": member.type}
+        self.log(work, outcome, **(own | fields))
 
     def _settle(
         self,
