@@ -26,14 +26,11 @@ def test_reading_starts_its_share_before_the_guessed_end() -> None:
 
 def test_an_empty_fetch_says_nothing_only_the_end_a_fetch_reports_does() -> None:
     reading = Reading.starting(first=0, end_guess=3, share=10)
-    assert reading.ends_at(None) is None  # no fetch answered for it yet
-    assert not reading.done
-    assert reading.ends_at(3) is None  # reading from 0 already: read on
-    assert not reading.done
+    assert (reading.ends_at(None), reading.done) == (None, False)  # no fetch answered yet
+    assert (reading.ends_at(3), reading.done) == (None, False)  # reading from 0: read on
     for offset in range(3):
         reading.took(offset, b"v%d" % offset)
-    assert reading.done
-    assert reading.latest() == [b"v0", b"v1", b"v2"]
+    assert (reading.done, reading.latest()) == (True, [b"v0", b"v1", b"v2"])
 
 
 def test_a_guess_too_low_is_corrected_by_the_end_a_fetch_reports() -> None:
