@@ -41,6 +41,10 @@ READY = {
             (False, "stopped: the API key was refused (401)"),
         ),
         ({"key_accepted": False}, (False, "the Freshsales account has not been read yet")),
+        (
+            {"assigned": False, "kafka_unreachable": "127.0.0.1:9: no answer"},
+            (False, "the Kafka broker is unreachable: 127.0.0.1:9: no answer"),
+        ),
         ({"assigned": False}, (False, "no partitions assigned")),
         ({"circuit_open": True}, (False, "circuit open: most recent Freshsales calls failed")),
     ],

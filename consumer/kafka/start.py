@@ -31,8 +31,14 @@ class Startable(Protocol):
 C = TypeVar("C", bound=Startable)
 
 
-async def started(make: Callable[[], C], stop: asyncio.Event, what: str) -> C | None:
-    """A started client from ``make``; None when ``stop`` was set first."""
+async def started(
+    make: Callable[[], C],
+    stop: asyncio.Event,
+    what: str,
+    unreachable: Callable[[str | None], None] | None = None,
+) -> C | None:
+    """A started client from ``make``; None when ``stop`` was set first. ``unreachable`` hears
+    why each attempt failed, and None once one succeeds."""
     delays = Backoff(1.0, MAX_PAUSE_S).delays()
     while not stop.is_set():
         client = make()
@@ -49,9 +55,13 @@ async def started(make: Callable[[], C], stop: asyncio.Event, what: str) -> C | 
                 ) from None
             pause = next(delays)
             log.error("kafka_unreachable", client=what, error=repr(exc.__cause__), retry_in_s=pause)
+            if unreachable is not None:
+                unreachable(str(exc))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(pause):
                     await stop.wait()
             continue
+        if unreachable is not None:
+            unreachable(None)
         return client
     return None

@@ -39,6 +39,10 @@ class Observed(Protocol):
     @property
     def stopping(self) -> bool: ...
 
+    @property
+    def kafka_unreachable(self) -> str | None:
+        """Why Kafka cannot be reached at start-up, while it cannot."""
+
 
 def ready(service: Observed) -> tuple[bool, str]:
     engine, standing = service.engine, service.standing
@@ -48,6 +52,7 @@ def ready(service: Observed) -> tuple[bool, str]:
         key_accepted=standing.key_accepted,
         assigned=engine is not None and engine.assigned,
         circuit_open=service.breaker.is_open(),
+        kafka_unreachable=service.kafka_unreachable,
     )
 
 
