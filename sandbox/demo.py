@@ -235,7 +235,7 @@ OUTCOMES = {
     "delivered": "sent to Freshsales",
     "coalesced": "identifies merged into a later one of the same user",
     "folded": "track/page/screen events delivered inside a digest activity",
-    "deduplicated": "track/page whose messageId was already delivered",
+    "deduplicated": "track/page/screen whose messageId was already delivered",
     "skipped": "not for Freshsales (filtered, or an unsupported type)",
     "dead_lettered": "in the dead-letter topic, with the reason",
 }

@@ -307,3 +307,19 @@ def test_run_names_every_configuration_problem_and_connects_nowhere() -> None:
     assert "KAFKA_BOOTSTRAP_SERVERS is required" in done.stderr
     assert "MAX_IN_FLIGHT: must be between 1 and 1024, got 0" in done.stderr
     assert "secret-key-value" not in done.stderr + done.stdout
+
+
+def test_every_help_text_says_track_page_and_screen_where_it_says_track_and_page() -> None:
+    import argparse
+
+    from consumer.commands.cli import build_parser
+    from consumer.settings import Settings
+
+    parser = build_parser()
+    texts = [parser.format_help()]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            texts += [command.format_help() for command in action.choices.values()]
+    texts += [spec.help for spec in Settings.specs()]
+    halves = [text for text in texts if re.search(r"track/page(?!/screen)", text)]
+    assert not halves, "screen events are treated as track/page are: say so"

@@ -144,7 +144,7 @@ class Settings(BaseSettings):
         "DIGEST_MAX_CHARS", 10_000, "characters of a digest's notes, at most"
     )
     dedupe_window_seconds: Annotated[int, whole(0)] = _setting(
-        "DEDUPE_WINDOW_SECONDS", 24 * 3600, "how long a track/page messageId is remembered"
+        "DEDUPE_WINDOW_SECONDS", 24 * 3600, "how long a track/page/screen messageId is remembered"
     )
     kafka_ledger_topic: Text = _setting(
         "KAFKA_LEDGER_TOPIC", "", "delivered activities' ledger (default: <group>.delivered)"
