@@ -214,6 +214,8 @@ def test_help_lists_only_the_commands_that_exist() -> None:
     assert "translate" in done.stdout
     assert "demo" in done.stdout
     assert "simulate" in done.stdout
+    assert "broker" in done.stdout
+    assert "produce" in done.stdout
     assert "run" in done.stdout
     assert "check" in done.stdout
     assert "dlq" in done.stdout
@@ -323,3 +325,18 @@ def test_every_help_text_says_track_page_and_screen_where_it_says_track_and_page
     texts += [spec.help for spec in Settings.specs()]
     halves = [text for text in texts if re.search(r"track/page(?!/screen)", text)]
     assert not halves, "screen events are treated as track/page are: say so"
+
+
+def test_broker_on_a_port_in_use_says_so_and_produce_needs_a_kafka() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = cli("broker", "--port", str(port))
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port} is in use; --port 0 takes a free port" in done.stderr
+    done = cli("produce", stdin="{}\n", env={"PATH": os.environ.get("PATH", "")})
+    assert done.returncode == 2
+    assert "no Kafka: set KAFKA_BOOTSTRAP_SERVERS or --bootstrap-servers" in done.stderr
