@@ -199,9 +199,14 @@ def test_demo_delivers_the_samples_through_broker_and_simulator() -> None:
     merged = counts.get("coalesced", 0) + counts.get("folded", 0)
     assert counts["delivered"] + merged == 331
     assert (counts["dead-lettered"], counts["skipped"]) == (2, 0)
-    assert "dead letter: missing_email 1" in out
-    assert "dead letter: missing_group_name 1" in out
+    assert "dead letter: missing_email 1   (intended: a sample invalid on purpose)" in out
+    assert "dead letter: missing_group_name 1   (intended: a sample invalid on purpose)" in out
     assert "429 answers         0" in out
+    # While the group joins, one line says so; no "0/333" lines without a word of why.
+    assert out.index("  starting:   ") < out.index("  progress:   ")
+    assert re.search(r"time per event  longest \d+\.\ds, average \d+\.\ds", out)
+    assert "summed over" not in out
+    assert re.search(r"title  6 events: ", out)  # the session's digest, not the main run's
     assert (
         "John Doe <john.doe@example.com>, custom fields {'cf_alternate_number': '98765432'}" in out
     )
