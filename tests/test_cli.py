@@ -313,6 +313,8 @@ def test_run_names_every_configuration_problem_and_connects_nowhere() -> None:
     assert done.returncode == 2
     assert "KAFKA_BOOTSTRAP_SERVERS is required" in done.stderr
     assert "MAX_IN_FLIGHT: must be between 1 and 1024, got 0" in done.stderr
+    # A check across settings, in the same round.
+    assert "FRESHSALES_DOMAIN 'acme.evil.example' is not a Freshsales host" in done.stderr
     assert "secret-key-value" not in done.stderr + done.stdout
 
 
