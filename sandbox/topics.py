@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import RecordMetadata
@@ -59,3 +60,27 @@ async def produce(
         return list(await asyncio.gather(*sent))
     finally:
         await producer.stop()
+
+
+def user_key(event: bytes) -> bytes | None:
+    """The record key Segment's Kafka sources use: the userId, else the anonymousId."""
+    try:
+        value = orjson.loads(event)
+    except orjson.JSONDecodeError:
+        return None
+    user = value.get("userId") or value.get("anonymousId") if isinstance(value, dict) else None
+    return str(user).encode() if user else None
+
+
+async def produce_events(
+    bootstrap_servers: str, topic: str, events: list[bytes], partitions: int = 3
+) -> list[RecordMetadata]:
+    """Send events keyed by user, creating the topic first when it does not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            await admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        await admin.close()
+    return await produce(bootstrap_servers, topic, [(user_key(e), e) for e in events])

@@ -9,6 +9,8 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 import pytest
@@ -17,15 +19,17 @@ from aiokafka.admin import AIOKafkaAdminClient
 from consumer.commands.check.account import custom_fields, industry_types
 from consumer.commands.check.checks import run_checks
 from consumer.commands.check.kafka import dlq_result, ledger_result
-from consumer.commands.check.report import Report, Result, Status, render_table
+from consumer.commands.check.report import MOST_CALLS, Report, Result, Status, render_table
+from consumer.commands.dryrun import translate_line
 from consumer.settings import Settings
 from sandbox.simulator import RunningSimulator, Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics
 from tests.kafka_support import KafkaTopic
 from tests.service_support import API_KEY, produce
-from translate import FieldCatalog, Module
+from translate import FieldCatalog, Module, Options
 
 TIMEOUT_S = 5.0
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -79,11 +83,14 @@ async def topic_names(servers: str) -> set[str]:
 
 
 async def test_everything_passes_with_the_service_s_own_start_up_calls(
-    topic: KafkaTopic, served: RunningSimulator
+    topic: KafkaTopic, served: RunningSimulator, tmp_path: Path
 ) -> None:
     await produce(topic, [identify(n, cfPlan="Pro") for n in range(5)])
     before = await topic_names(topic.bootstrap_servers)
-    report = await check(env_for(topic, served))
+    catalog = tmp_path / "catalog.json"
+    report = await run_checks(
+        env_for(topic, served), timeout_s=TIMEOUT_S, sample=50, write_catalog=catalog
+    )
     assert {r.status for r in report.results} == {Status.OK}, render_table(report)
     assert report.exit_status == 0
     found = rows(report)
@@ -104,8 +111,16 @@ async def test_everything_passes_with_the_service_s_own_start_up_calls(
         ("GET", "settings/sales_accounts/fields"),
         ("GET", "settings/deals/fields"),
     ]
-    assert report.freshsales_calls == len(sent) == 7
+    assert report.freshsales_calls == len(sent) == MOST_CALLS  # the figure --help gives
     assert await topic_names(topic.bootstrap_servers) == before  # nothing created
+    # The field lists it read, as the catalog the dry run takes: no call more.
+    assert found["field catalog"] == (
+        Status.OK,
+        f"written to {catalog} (contacts, sales_accounts, deals): translate --catalog {catalog}",
+    )
+    options = Options(catalog=FieldCatalog.from_json(orjson.loads(catalog.read_bytes())))
+    translated = translate_line(identify(1, cfPlan="Pro", cfShoeSize=42), options, NOW, True)
+    assert translated["ignored"] == ["cfShoeSize"]
 
 
 async def run_cli(*args: str, env: Mapping[str, str]) -> tuple[int, str, str]:
@@ -133,12 +148,12 @@ async def test_the_command_prints_a_table_or_one_json_document_and_exits_0(
     header, *lines = out.splitlines()
     assert header.split() == ["check", "status", "detail"]
     assert any(line.split()[:3] == ["freshsales", "key", "ok"] for line in lines)
-    assert "OK: 12 ok, 0 warn, 0 fail, 0 skip; 7 Freshsales API calls" in out
+    assert f"OK: 12 ok, 0 warn, 0 fail, 0 skip; {MOST_CALLS} Freshsales API calls" in out
     status, out, err = await run_cli("--json", env=env)
     assert status == 0, out + err
     document = json.loads(out)
     assert (document["verdict"], document["exit_status"]) == ("ok", 0)
-    assert document["freshsales_calls"] == 7
+    assert document["freshsales_calls"] == MOST_CALLS
     assert [c["name"] for c in document["checks"]][:3] == ["configuration", "kafka", "source topic"]
 
 
@@ -235,7 +250,7 @@ async def test_classic_reads_leads_fields_and_has_no_stages(
     found = rows(report)
     assert found["lifecycle stages"] == (Status.SKIP, "Classic has no lifecycle stages")
     assert found["custom fields"][1].startswith("contacts 5, leads 5, sales_accounts 3, deals 3;")
-    assert (report.exit_status, report.freshsales_calls) == (0, 7)
+    assert (report.exit_status, report.freshsales_calls) == (0, MOST_CALLS)
 
 
 async def test_custom_traits_the_account_lacks_are_listed_from_recent_events(
@@ -253,6 +268,60 @@ async def test_custom_traits_the_account_lacks_are_listed_from_recent_events(
         " 1x (cf_stock_symbol is not a custom field of sales_accounts in Freshsales)"
     )
     assert report.exit_status == 0  # a warning
+
+
+async def test_the_sample_reads_up_to_each_partition_s_end_even_after_an_empty_fetch(
+    topic: KafkaTopic, served: RunningSimulator
+) -> None:
+    # One batch per event, as a live source produces them: the embedded broker answers the
+    # sample's first fetch empty, and the check used to stop there ("holds no events").
+    producer = topic.producer()
+    await producer.start()
+    try:
+        for n in range(18):
+            await producer.send_and_wait(topic.name, identify(n, cfShoeSize=n))
+    finally:
+        await producer.stop()
+    assert rows(await check(env_for(topic, served)))["custom traits"] == (
+        Status.WARN,
+        "in the 18 most recent events, 1 custom trait would be ignored: cfShoeSize 18x"
+        " (cf_shoe_size is not a custom field of contacts in Freshsales)",
+    )
+
+
+async def test_a_base_url_without_the_api_path_is_named_not_the_key(
+    served: RunningSimulator, tmp_path: Path
+) -> None:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{closed_port()}",
+        "FRESHSALES_BASE_URL": served.url,  # the simulator's root, not its API
+        "FRESHSALES_API_KEY": API_KEY,
+    }
+    report = await run_checks(env, timeout_s=TIMEOUT_S, sample=0, write_catalog=tmp_path)
+    found = rows(report)
+    status, detail = found["freshsales key"]
+    assert status is Status.FAIL
+    assert detail.startswith(
+        f"no Freshsales API at {served.url} (GET selector/owners: answered 404"
+    )
+    assert detail.endswith(
+        ": FRESHSALES_BASE_URL must end in /crm/sales/api (Suite) or /api (Classic)"
+    )
+    assert found["field catalog"] == (Status.SKIP, "not written: no field list was read")
+
+
+async def test_a_catalog_that_cannot_be_written_fails_its_row(
+    served: RunningSimulator, tmp_path: Path
+) -> None:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{closed_port()}",
+        "FRESHSALES_BASE_URL": served.base_url(),
+        "FRESHSALES_API_KEY": API_KEY,
+    }
+    report = await run_checks(env, timeout_s=TIMEOUT_S, sample=0, write_catalog=tmp_path)
+    status, detail = rows(report)["field catalog"]
+    assert (status, detail) == (Status.FAIL, f"cannot write {tmp_path}: Is a directory")
+    assert report.exit_status == 1
 
 
 def closed_port() -> int:
@@ -317,25 +386,23 @@ async def test_a_missing_source_topic_fails_and_is_not_created_by_the_check(
     assert "no-such-topic" not in await topic_names(topic.bootstrap_servers)
 
 
-async def test_a_missing_dead_letter_topic_fails_when_the_broker_does_not_say(
+async def test_a_missing_dead_letter_topic_warns_that_the_service_creates_it(
     kafka_topic: KafkaTopic, served: RunningSimulator
 ) -> None:
-    # Tansu does auto-create topics, but does not answer DescribeConfigs for itself.
     found = rows(await check(env_for(kafka_topic, served)))
-    status, detail = found["dead-letter topic"]
-    assert status is Status.FAIL
-    assert "does not say whether it auto-creates topics" in detail
+    assert found["dead-letter topic"] == (
+        Status.WARN,
+        f"'{kafka_topic.name}.dlq' does not exist; the service creates it at start, which needs"
+        " the CreateTopics permission — without it the service refuses to start. Create it to"
+        " choose its partitions and retention (KAFKA_DLQ_TOPIC)",
+    )
     assert f"{kafka_topic.name}.dlq" not in await topic_names(kafka_topic.bootstrap_servers)
 
 
-def test_a_missing_dead_letter_topic_only_warns_when_the_broker_auto_creates() -> None:
-    assert dlq_result("t.dlq", {"partitions": [{}, {}]}, None) == Result(
+def test_an_existing_dead_letter_topic_is_ok_with_its_partitions() -> None:
+    assert dlq_result("t.dlq", {"partitions": [{}, {}]}) == Result(
         "dead-letter topic", Status.OK, "'t.dlq': 2 partition(s)"
     )
-    assert dlq_result("t.dlq", None, True).status is Status.WARN
-    refused = dlq_result("t.dlq", None, False)
-    assert refused.status is Status.FAIL
-    assert "the broker does not auto-create topics (auto.create.topics.enable)" in refused.detail
 
 
 async def test_a_configuration_error_is_a_failed_row_naming_the_variable() -> None:
@@ -345,7 +412,8 @@ async def test_a_configuration_error_is_a_failed_row_naming_the_variable() -> No
         "configuration",
         Status.FAIL,
         "FRESHSALES_API_KEY is required (API key (secret));"
-        " FRESHSALES_FLAVOR: expected one of suite, classic, got 'enterprise'",
+        " FRESHSALES_FLAVOR: expected one of suite, classic, got 'enterprise';"
+        " FRESHSALES_DOMAIN is required (or FRESHSALES_BASE_URL)",
     )
     assert {r.status for r in report.results[1:]} == {Status.SKIP}
     assert (report.exit_status, report.freshsales_calls) == (1, 0)
@@ -429,3 +497,22 @@ def test_a_missing_ledger_topic_warns_and_an_unused_one_is_skipped() -> None:
         Status.OK,
         "'freshsales-destination.delivered': 1 partition(s)",
     )
+
+
+def test_one_figure_for_the_calls_a_check_spends_in_its_help_the_readme_and_the_docs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from consumer.commands.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["check", "--help"])
+    root = Path(__file__).parent.parent
+
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    assert f"at most {MOST_CALLS} per run" in flat(capsys.readouterr().out)
+    assert f"spends {MOST_CALLS} Freshsales calls" in flat((root / "README.md").read_text())
+    operations = flat((root / "docs" / "operations.md").read_text())
+    assert f"**Freshsales calls: {MOST_CALLS}**" in operations
+    assert f"; {MOST_CALLS} Freshsales API calls (they count" in operations

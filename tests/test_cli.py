@@ -202,9 +202,14 @@ def test_demo_delivers_the_samples_through_broker_and_simulator() -> None:
     merged = counts.get("coalesced", 0) + counts.get("folded", 0)
     assert counts["delivered"] + merged == 331
     assert (counts["dead-lettered"], counts["skipped"]) == (2, 0)
-    assert "dead letter: missing_email 1" in out
-    assert "dead letter: missing_group_name 1" in out
+    assert "dead letter: missing_email 1   (intended: a sample invalid on purpose)" in out
+    assert "dead letter: missing_group_name 1   (intended: a sample invalid on purpose)" in out
     assert "429 answers         0" in out
+    # While the group joins, one line says so; no "0/333" lines without a word of why.
+    assert out.index("  starting:   ") < out.index("  progress:   ")
+    assert re.search(r"time per event  longest \d+\.\ds, average \d+\.\ds", out)
+    assert "summed over" not in out
+    assert re.search(r"title  6 events: ", out)  # the session's digest, not the main run's
     assert (
         "John Doe <john.doe@example.com>, custom fields {'cf_alternate_number': '98765432'}" in out
     )
@@ -217,6 +222,8 @@ def test_help_lists_only_the_commands_that_exist() -> None:
     assert "translate" in done.stdout
     assert "demo" in done.stdout
     assert "simulate" in done.stdout
+    assert "broker" in done.stdout
+    assert "produce" in done.stdout
     assert "run" in done.stdout
     assert "check" in done.stdout
     assert "dlq" in done.stdout
@@ -309,4 +316,37 @@ def test_run_names_every_configuration_problem_and_connects_nowhere() -> None:
     assert done.returncode == 2
     assert "KAFKA_BOOTSTRAP_SERVERS is required" in done.stderr
     assert "MAX_IN_FLIGHT: must be between 1 and 1024, got 0" in done.stderr
+    # A check across settings, in the same round.
+    assert "FRESHSALES_DOMAIN 'acme.evil.example' is not a Freshsales host" in done.stderr
     assert "secret-key-value" not in done.stderr + done.stdout
+
+
+def test_every_help_text_says_track_page_and_screen_where_it_says_track_and_page() -> None:
+    import argparse
+
+    from consumer.commands.cli import build_parser
+    from consumer.settings import Settings
+
+    parser = build_parser()
+    texts = [parser.format_help()]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            texts += [command.format_help() for command in action.choices.values()]
+    texts += [spec.help for spec in Settings.specs()]
+    halves = [text for text in texts if re.search(r"track/page(?!/screen)", text)]
+    assert not halves, "screen events are treated as track/page are: say so"
+
+
+def test_broker_on_a_port_in_use_says_so_and_produce_needs_a_kafka() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = cli("broker", "--port", str(port))
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port} is in use; --port 0 takes a free port" in done.stderr
+    done = cli("produce", stdin="{}\n", env={"PATH": os.environ.get("PATH", "")})
+    assert done.returncode == 2
+    assert "no Kafka: set KAFKA_BOOTSTRAP_SERVERS or --bootstrap-servers" in done.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from structlog.testing import capture_logs
+
 from consumer.engine import parcel
 from consumer.engine.folding import FoldRules
 from consumer.errors import RejectedError
@@ -109,6 +111,32 @@ async def test_activities_waiting_for_the_quota_become_one_digest_activity() -> 
     assert r.ledger.recorded == ["u1-t0", "u1-t1", "u1-t2", "u1-t3", "u1-t4", "u1-p5"]
     assert r.stats.outcomes == {"delivered": 2, "folded": 4}
     assert (r.stats.digests, r.stats.calls) == (1, 3)  # the person once, then two activities
+
+
+async def test_each_event_of_a_digest_has_its_own_log_line_with_its_own_type_and_id() -> None:
+    r = rig(pressed=True)
+    gate = await first_call_held(r)
+    r.source.produce(identify("u1"), key=b"u1")
+    async with running(r):
+        await r.until(lambda: len(r.freshsales.calls) == 1, "the identify in flight")
+        r.source.produce(page(1), key=b"u1")
+        r.source.produce(track(2), key=b"u1")
+        r.source.produce(page(3), key=b"u1")
+        await r.until(lambda: r.engine.buffered == 4, "the activities waiting")
+        with capture_logs() as logs:
+            gate.set()
+            await r.until_committed(4)
+    outcomes = [
+        (line["event"], line["type"], line["message_id"], line["offset"])
+        for line in logs
+        if line["event"] in ("delivered", "folded")
+    ]
+    assert outcomes == [
+        ("delivered", "identify", None, 0),
+        ("delivered", "page", "u1-p1", 1),  # the digest's line names its first event
+        ("folded", "track", "u1-t2", 2),
+        ("folded", "page", "u1-p3", 3),
+    ]
 
 
 async def test_a_stage_map_event_in_a_digest_still_moves_the_stage_and_pages_take_their_type() -> (

@@ -22,6 +22,25 @@ def test_decode_turns_anything_else_into_invalid_event(raw: bytes) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        # A line of input ends with its newline; the event is the line without it.
+        (b'{"userId": "u-1",\n', "unexpected end of data after character 17 of 17"),
+        ('{"userId": "u-1",', "unexpected end of data after character 17 of 17"),
+        (b"not json\n", "invalid literal, expected 'null' at character 1 of 8"),
+        (b'{"a": 1,}', "trailing comma is not allowed at character 8 of 9"),
+        (b'{"name": "\xc3\xa9",}', "trailing comma is not allowed at character 13 of 14"),
+        (b'{"a": "\xff"}', "not valid UTF-8 at byte 8 of 10"),
+        (b"", "Input is a zero-length, empty document after character 0 of 0"),
+    ],
+)
+def test_a_parse_error_says_where_within_the_event(raw: bytes | str, detail: str) -> None:
+    with pytest.raises(TranslationError) as caught:
+        decode(raw)
+    assert caught.value.detail == f"not JSON: {detail}"
+
+
+@pytest.mark.parametrize(
     ("event", "key"),
     [
         ({"userId": "u-1", "anonymousId": "a", "messageId": "m"}, "u-1"),

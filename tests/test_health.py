@@ -43,6 +43,10 @@ READY = {
         ),
         ({"key_accepted": False}, (False, "the Freshsales account has not been read yet")),
         (
+            {"assigned": False, "kafka_unreachable": "127.0.0.1:9: no answer"},
+            (False, "the Kafka broker is unreachable: 127.0.0.1:9: no answer"),
+        ),
+        (
             {"identities_read": False, "assigned": False},
             (False, "reading the identity map (who people are) from Kafka"),
         ),

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from sandbox.demo import sample_lines
 from sandbox.simulator import Fault, RunningSimulator, Simulator, SimulatorConfig, running
@@ -49,6 +50,15 @@ async def dead_letters(topic: KafkaTopic, count: int) -> list[dict[str, bytes | 
     return letters
 
 
+async def topic_names(topic: KafkaTopic) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=topic.bootstrap_servers)
+    await admin.start()
+    try:
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
 async def test_the_seed_events_arrive_as_mapping_md_says(
     kafka_topic: KafkaTopic, served: RunningSimulator
 ) -> None:
@@ -82,6 +92,9 @@ async def test_a_rejected_event_is_dead_lettered_and_later_events_still_flow(
     ]
     async with service_running(settings_for(kafka_topic, served)) as run:
         await run.until_assigned()
+        # Made sure of at start-up (on a broker that creates no topic by itself, the first
+        # dead letter would otherwise wait for ever), before any letter needs it.
+        assert f"{kafka_topic.name}.dlq" in await topic_names(kafka_topic)
         served.simulator.inject(Fault(status=400))
         await produce(kafka_topic, [orjson.dumps(e) for e in events], key=b"k")
         await run.until_finished(3)

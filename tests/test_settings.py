@@ -64,8 +64,29 @@ def test_every_problem_is_reported_at_once_naming_the_variable() -> None:
         "HTTP_PORT: must be between 0 and 65535, got 70000",
         "PAGE_EVENTS: expected one of deliver, drop, got 'sometimes'",
         "FRESHSALES_STAGE_MAP: expected 'Event Name=Stage Name, …'",
+        # A check across settings, in the same round as the settings that are wrong alone.
+        "FRESHSALES_DOMAIN 'acme.example.com' is not a Freshsales host",
     ):
         assert expected in message
+
+
+def test_a_check_across_settings_is_made_with_the_valid_ones_and_names_no_invalid_one() -> None:
+    problems = _problems(
+        {
+            "FRESHSALES_API_KEY": "k",
+            "KAFKA_SESSION_TIMEOUT_MS": "soon",  # its default would make the heartbeat too slow
+            "KAFKA_HEARTBEAT_INTERVAL_MS": "5000",
+            "FRESHSALES_FLAVOR": "enterprise",  # its default, suite, does not fit a Classic host
+            "FRESHSALES_DOMAIN": "acme.freshsales.io",
+            "KAFKA_DLQ_TOPIC": "segment-events",
+        }
+    )
+    assert problems == [
+        "KAFKA_BOOTSTRAP_SERVERS is required (Kafka brokers, comma-separated)",
+        "KAFKA_SESSION_TIMEOUT_MS: expected a whole number, got 'soon'",
+        "FRESHSALES_FLAVOR: expected one of suite, classic, got 'enterprise'",
+        "KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -208,6 +229,7 @@ def test_a_required_setting_says_what_it_is_for() -> None:
     assert _problems({}) == [
         "KAFKA_BOOTSTRAP_SERVERS is required (Kafka brokers, comma-separated)",
         "FRESHSALES_API_KEY is required (API key (secret))",
+        "FRESHSALES_DOMAIN is required (or FRESHSALES_BASE_URL)",
     ]
 
 

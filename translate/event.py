@@ -25,10 +25,24 @@ def decode(raw: bytes | str) -> Event:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise TranslationError(Reason.INVALID_EVENT, f"not JSON: {exc}") from None
+        raise TranslationError(Reason.INVALID_EVENT, f"not JSON: {_where(exc, raw)}") from None
     if not isinstance(value, dict):
         raise TranslationError(Reason.INVALID_EVENT, f"not a JSON object: {type(value).__name__}")
     return value
+
+
+def _where(error: orjson.JSONDecodeError, raw: bytes | str) -> str:
+    """What is wrong and where, within the event itself. orjson's own "line, column" counts the
+    newline that ends a line of input: a one-line event cut short was "line 2 column 1"."""
+    if isinstance(raw, bytes):
+        try:
+            raw.decode()
+        except UnicodeDecodeError as bad:  # orjson says "char 0", wherever the bad byte is
+            return f"not valid UTF-8 at byte {bad.start + 1} of {len(raw)}"
+    length = len(error.doc.rstrip())
+    if error.pos >= length:
+        return f"{error.msg} after character {length} of {length}"
+    return f"{error.msg} at character {error.pos + 1} of {length}"
 
 
 def obj(event: Mapping[str, object], key: str, where: str = "") -> Mapping[str, object]:

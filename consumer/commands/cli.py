@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fallback-time",
         type=moment,
         metavar="ISO",
-        help="time for track/page events without a timestamp (default: now)",
+        help="time for track/page/screen events without a timestamp (default: now)",
     )
     tr.add_argument(
         "--no-infer-type",

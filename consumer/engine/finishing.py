@@ -44,7 +44,10 @@ class Finisher:
         """Settle the work's own event (the first of a folded work)."""
         kind = work.translation.type if work.translation else "invalid"
         if work.members:
-            kind = work.members[0].type
+            # A folded work's translation stands for all its events: the line names the first.
+            first = work.members[0]
+            kind = first.type
+            fields = {"type": kind, "message_id": first.message_id, **fields}
         self._settle(work, work.record.offset, kind, work.fetched_at, outcome, fields)
         self.log(work, outcome, **fields)
 
@@ -53,8 +56,8 @@ class Finisher:
         messageId, not the work's first event's."""
         # A folded event's wait counts from the first of its digest (its own time is not kept).
         self._settle(work, member.offset, member.type, work.fetched_at, outcome, fields)
-        fields.setdefault("message_id", member.message_id)
-        self.log(work, outcome, offset=member.offset, type=member.type, **fields)
+        own = {"offset": member.offset, "message_id": member.message_id, "type": member.type}
+        self.log(work, outcome, **(own | fields))
 
     def settle_member(self, work: Work, member: Member, outcome: str) -> None:
         """Settle one event of ``work`` without a line of its own (its work logs one for all)."""

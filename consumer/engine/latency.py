@@ -13,14 +13,22 @@ class Latency:
     def __init__(self) -> None:
         self.counts = [0] * (len(BOUNDS) + 1)  # the last: above every bound
         self.total_s = 0.0
+        self.longest_s = 0.0
 
     def observe(self, seconds: float) -> None:
         self.counts[bisect.bisect_left(BOUNDS, seconds)] += 1
         self.total_s += seconds
+        self.longest_s = max(self.longest_s, seconds)
 
     @property
     def count(self) -> int:
         return sum(self.counts)
+
+    @property
+    def average_s(self) -> float:
+        """0 before the first observation."""
+        count = self.count
+        return self.total_s / count if count else 0.0
 
     def cumulative(self) -> list[tuple[str, int]]:
         """Prometheus buckets: ``le`` bound and how many observations are at or below it."""

@@ -74,7 +74,7 @@ class Ledger:
                 "ledger_unavailable",
                 topic=self.topic,
                 error=repr(exc),
-                effect="track/page delivered before a restart may be sent again after it",
+                effect="track/page/screen delivered before a restart may be sent again after it",
             )
             await self.stop()
             return

@@ -31,8 +31,14 @@ class Startable(Protocol):
 C = TypeVar("C", bound=Startable)
 
 
-async def started(make: Callable[[], C], stop: asyncio.Event, what: str) -> C | None:
-    """A started client from ``make``; None when ``stop`` was set first."""
+async def started(
+    make: Callable[[], C],
+    stop: asyncio.Event,
+    what: str,
+    unreachable: Callable[[str | None], None] | None = None,
+) -> C | None:
+    """A started client from ``make``; None when ``stop`` was set first. ``unreachable`` hears
+    why each attempt failed, and None once one succeeds."""
     delays = Backoff(1.0, MAX_PAUSE_S).delays()
     while not stop.is_set():
         client = make()
@@ -49,18 +55,28 @@ async def started(make: Callable[[], C], stop: asyncio.Event, what: str) -> C | 
                 ) from None
             pause = next(delays)
             log.error("kafka_unreachable", client=what, error=repr(exc.__cause__), retry_in_s=pause)
+            if unreachable is not None:
+                unreachable(str(exc))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(pause):
                     await stop.wait()
             continue
+        if unreachable is not None:
+            unreachable(None)
         return client
     return None
 
 
-async def until_read(read: Callable[[], Awaitable[None]], stop: asyncio.Event, what: str) -> bool:
+async def until_read(
+    read: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+    what: str,
+    unreachable: Callable[[str | None], None] | None = None,
+) -> bool:
     """Run ``read`` (a start-up read of one of the service's own topics) until it succeeds;
     False when ``stop`` was set first. Kafka not answering is waited out like a broker that is
-    not up yet; a refusal for good is a ConfigurationError, raised."""
+    not up yet (``unreachable`` hears why, then None once it answers); a refusal for good is a
+    ConfigurationError, raised."""
     delays = Backoff(1.0, MAX_PAUSE_S).delays()
     while not stop.is_set():
         reading = asyncio.ensure_future(read())
@@ -76,11 +92,15 @@ async def until_read(read: Callable[[], Awaitable[None]], stop: asyncio.Event, w
             return False
         error = reading.exception()
         if error is None:
+            if unreachable is not None:
+                unreachable(None)
             return True
         if not isinstance(error, BrokerError) or not error.retriable:
             raise error
         pause = next(delays)
         log.error("kafka_unreachable", client=what, error=str(error), retry_in_s=pause)
+        if unreachable is not None:
+            unreachable(str(error))
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(pause):
                 await stop.wait()

@@ -30,15 +30,19 @@ def readiness(
     key_accepted: bool,
     assigned: bool,
     circuit_open: bool,
+    kafka_unreachable: str | None = None,
     identities_read: bool = True,
 ) -> tuple[bool, str]:
-    """Worth sending traffic to: consuming, the key accepted, Freshsales healthy."""
+    """Worth sending traffic to: consuming, the key accepted, Freshsales healthy.
+    ``kafka_unreachable``: why Kafka cannot be reached at start-up, while it cannot."""
     if stopping:
         return False, "stopping"
     if refusal:
         return False, f"stopped: {refusal}"
     if not key_accepted:
         return False, "the Freshsales account has not been read yet"
+    if kafka_unreachable:
+        return False, f"the Kafka broker is unreachable: {kafka_unreachable}"
     if not identities_read:
         return False, "reading the identity map (who people are) from Kafka"
     if not assigned:

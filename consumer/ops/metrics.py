@@ -62,7 +62,9 @@ class ServiceCollector(Collector):
         yield _counter("skipped_unchanged", "upserts not sent: unchanged", stats.unchanged)
         yield _counter("coalesced", "identifies merged into another", stats.outcomes["coalesced"])
         yield _counter(
-            "deduplicated", "track/page not sent: messageId seen", stats.outcomes["deduplicated"]
+            "deduplicated",
+            "track/page/screen not sent: messageId seen",
+            stats.outcomes["deduplicated"],
         )
         engine = service.engine
         in_flight = engine.offsets.in_flight if engine is not None else 0

@@ -42,6 +42,10 @@ class Observed(Protocol):
     def stopping(self) -> bool: ...
 
     @property
+    def kafka_unreachable(self) -> str | None:
+        """Why Kafka cannot be reached at start-up, while it cannot."""
+
+    @property
     def book(self) -> Book:
         """Who people are: the identity map."""
 
@@ -59,6 +63,7 @@ def ready(service: Observed) -> tuple[bool, str]:
         identities_read=identities is not None and identities.ready,
         assigned=engine is not None and engine.assigned,
         circuit_open=service.breaker.is_open(),
+        kafka_unreachable=service.kafka_unreachable,
     )
 
 

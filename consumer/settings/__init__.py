@@ -17,12 +17,20 @@ description); the README's configuration table and deploy/ are checked against t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Final
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from consumer.errors import ConfigurationError
@@ -136,7 +144,7 @@ class Settings(BaseSettings):
         "DIGEST_MAX_CHARS", 10_000, "characters of a digest's notes, at most"
     )
     dedupe_window_seconds: Annotated[int, whole(0)] = _setting(
-        "DEDUPE_WINDOW_SECONDS", 24 * 3600, "how long a track/page messageId is remembered"
+        "DEDUPE_WINDOW_SECONDS", 24 * 3600, "how long a track/page/screen messageId is remembered"
     )
     kafka_ledger_topic: Text = _setting(
         "KAFKA_LEDGER_TOPIC", "", "delivered activities' ledger (default: <group>.delivered)"
@@ -300,10 +308,27 @@ class Settings(BaseSettings):
             return model(_build_sources=((source,), {}))
         except ValidationError as exc:
             help = {s.variable: s.help for s in cls.specs()}
+            problems = problem_lines(exc, help)
+            invalid = {str(e["loc"][0]) for e in exc.errors(include_url=False) if e["loc"]}
+            if invalid:  # pydantic checks across settings only once every setting is valid
+                problems += model._cross_checks_besides(source(), invalid)
             # pydantic's own report, also as the cause in a traceback, is not for users.
-            raise ConfigurationError(
-                "invalid configuration:\n  " + "\n  ".join(problem_lines(exc, help))
-            ) from None
+            raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+    @classmethod
+    def _cross_checks_besides(cls, raw: Mapping[str, Any], invalid: set[str]) -> list[str]:
+        """The checks across settings, made with the valid ones, so that every problem is
+        reported in one round. An invalid or missing setting is left at its default here, and a
+        problem naming it is left out: its own problem is reported instead."""
+        values = {}
+        for name, f in cls.model_fields.items():
+            variable = variable_of(name, f)
+            if variable in raw and variable not in invalid:
+                kind: Any = Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation
+                values[name] = TypeAdapter(kind).validate_python(raw[variable])
+        found = cls.model_construct(**values)._cross_checks()
+        named = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(invalid))) + r")\b")
+        return [problem for problem in found if not named.search(problem)]
 
     @classmethod
     def settings_customise_sources(

@@ -225,8 +225,10 @@ def options_for(s: Settings, catalog: FieldCatalog | None) -> Options:
     )
 
 
-def custom_traits(values: Iterable[bytes], options: Options) -> Result:
-    """Custom traits of sampled events that translation would drop as unknown custom fields."""
+def custom_traits(values: Iterable[bytes], options: Options, unread: Sequence[int] = ()) -> Result:
+    """Custom traits of sampled events that translation would drop as unknown custom fields.
+    ``unread``: partitions the sample did not reach the end of in time (what they hold is not
+    known: an empty sample is then no evidence)."""
     events = 0
     ignored: Counter[str] = Counter()
     reasons: dict[str, str] = {}
@@ -240,16 +242,22 @@ def custom_traits(values: Iterable[bytes], options: Options) -> Result:
             if notice.code == "unknown_custom_field":
                 ignored[notice.field] += 1
                 reasons.setdefault(notice.field, notice.detail.partition(";")[0])
+    late = f"partition(s) {', '.join(map(str, unread))} not read within --timeout" if unread else ""
     if not events:
+        if late:
+            return Result(CUSTOM_TRAITS, Status.SKIP, f"not checked: {late}")
         return Result(CUSTOM_TRAITS, Status.OK, "the source topic holds no events to sample")
+    late = f"; {late}" if late else ""
     if not ignored:
-        return Result(CUSTOM_TRAITS, Status.OK, f"none ignored in the {events} most recent events")
+        return Result(
+            CUSTOM_TRAITS, Status.OK, f"none ignored in the {events} most recent events{late}"
+        )
     shown = [f"{trait} {n}x ({reasons[trait]})" for trait, n in ignored.most_common()]
     return Result(
         CUSTOM_TRAITS,
         Status.WARN,
         f"in the {events} most recent events, {len(ignored)} custom trait"
-        f"{'' if len(ignored) == 1 else 's'} would be ignored: {_some(shown)}",
+        f"{'' if len(ignored) == 1 else 's'} would be ignored: {_some(shown)}{late}",
     )
 
 

@@ -16,9 +16,9 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from consumer.commands.check.report import Result, Status, skipped
+from consumer.commands.check.sample import Reading
 from consumer.errors import BrokerError
 from consumer.kafka.boundary import kafka_errors
 from consumer.kafka.config import connection
@@ -28,7 +28,6 @@ KAFKA: Final = "kafka"
 SOURCE: Final = "source topic"
 DLQ: Final = "dead-letter topic"
 LEDGER: Final = "ledger topic"
-AUTO_CREATE: Final = "auto.create.topics.enable"
 
 
 @dataclass
@@ -60,9 +59,7 @@ async def kafka_checks(s: Settings, timeout_s: float) -> KafkaFacts:
                 Result(KAFKA, Status.OK, f"{servers}: {len(brokers)} broker(s) answered"),
                 _source(s.kafka_topic, topics.get(s.kafka_topic), facts),
             ]
-            dlq = topics.get(s.dlq_topic)
-            auto = None if dlq is not None else await _auto_create(admin, brokers, timeout_s)
-            facts.results.append(dlq_result(s.dlq_topic, dlq, auto))
+            facts.results.append(dlq_result(s.dlq_topic, topics.get(s.dlq_topic)))
             facts.results.append(ledger_result(s, topics.get(s.ledger_topic)))
             return facts
     finally:
@@ -86,29 +83,19 @@ def _source(name: str, topic: Mapping[str, Any] | None, facts: KafkaFacts) -> Re
     return Result(SOURCE, Status.OK, detail)
 
 
-def dlq_result(name: str, topic: Mapping[str, Any] | None, auto_create: bool | None) -> Result:
-    """A missing dead-letter topic only warns when the broker is known to auto-create topics.
-
-    Otherwise the service's first dead letter waits for a topic that never comes: the letter is
-    retried forever and its offset, hence every later commit of that partition, stays open.
-    Not knowing counts as not creating: exit 0 must mean the service can dead-letter.
-    """
+def dlq_result(name: str, topic: Mapping[str, Any] | None) -> Result:
+    """A missing dead-letter topic warns, as the ledger does: ``run`` creates it at start, and
+    refuses to start when it may not (a dead letter that cannot be written would hold back every
+    later commit of its partition)."""
     if topic is not None:
         partitions = len(topic.get("partitions") or [])
         return Result(DLQ, Status.OK, f"{name!r}: {partitions} partition(s)")
-    if auto_create:
-        return Result(
-            DLQ,
-            Status.WARN,
-            f"{name!r} does not exist; the broker auto-creates topics, so the first dead letter"
-            " creates it with the broker's defaults (create it to choose retention)",
-        )
-    why = "does not auto-create" if auto_create is False else "does not say whether it auto-creates"
     return Result(
         DLQ,
-        Status.FAIL,
-        f"{name!r} does not exist and the broker {why} topics ({AUTO_CREATE}): dead letters"
-        " would be retried forever and hold back commits; create it (KAFKA_DLQ_TOPIC)",
+        Status.WARN,
+        f"{name!r} does not exist; the service creates it at start, which needs the CreateTopics"
+        " permission — without it the service refuses to start. Create it to choose its"
+        " partitions and retention (KAFKA_DLQ_TOPIC)",
     )
 
 
@@ -125,48 +112,29 @@ def ledger_result(s: Settings, topic: Mapping[str, Any] | None) -> Result:
         LEDGER,
         Status.WARN,
         f"{name!r} does not exist; the service creates it at start, which needs the"
-        " CreateTopics permission — without it, track/page delivered just before a restart may"
-        " be sent again (KAFKA_LEDGER_TOPIC)",
+        " CreateTopics permission — without it, track/page/screen delivered just before a"
+        " restart may be sent again (KAFKA_LEDGER_TOPIC)",
     )
 
 
-async def _auto_create(
-    admin: AIOKafkaAdminClient, brokers: Sequence[Mapping[str, Any]], timeout_s: float
-) -> bool | None:
-    """The broker's ``auto.create.topics.enable``; None when it does not say (no permission to
-    describe configs, or a broker that does not answer for itself, such as Tansu)."""
-    if not brokers:
-        return None
-    broker = str(brokers[0]["node_id"])
-    resource = ConfigResource(ConfigResourceType.BROKER, broker, {AUTO_CREATE: None})
-    try:
-        async with asyncio.timeout(timeout_s):
-            with kafka_errors("describing the broker's configuration"):
-                answers = await admin.describe_configs([resource])
-    except (TimeoutError, BrokerError):
-        return None
-    for answer in answers:
-        for found in answer.to_object().get("resources", []):
-            for entry in found.get("config_entries", []):
-                name = entry.get("config_names", entry.get("config_name"))
-                value = entry.get("config_value")
-                if name == AUTO_CREATE and isinstance(value, str):
-                    return value.strip().lower() == "true"
-    return None
+@dataclass(frozen=True)
+class Sample:
+    values: list[bytes]
+    unread: tuple[int, ...]
+    """Partitions not read to their end within the time limit."""
 
 
 async def recent_values(
     s: Settings, partitions: Sequence[int], sample: int, timeout_s: float
-) -> list[bytes]:
-    """The values of about ``sample`` latest source records, spread over the partitions; raises
-    BrokerError (or TimeoutError) when the topic cannot be read.
-
-    The embedded broker under-reports end offsets; that only moves the start earlier.
-    """
+) -> Sample:
+    """The values of about ``sample`` latest source records, spread over the partitions, read
+    until each partition's end or the time limit; raises BrokerError (or TimeoutError) when the
+    topic cannot be read at all."""
     # No group: nothing to join (no rebalance of the running service's group), nothing to commit.
     consumer = AIOKafkaConsumer(**connection(s), enable_auto_commit=False)
     tps = [TopicPartition(s.kafka_topic, p) for p in partitions]
-    values: list[bytes] = []
+    share = -(-sample // len(tps))
+    readings: dict[TopicPartition, Reading] = {}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     try:
@@ -176,15 +144,22 @@ async def recent_values(
                 consumer.assign(tps)
                 first = await consumer.beginning_offsets(tps)
                 end = await consumer.end_offsets(tps)
-            share = -(-sample // len(tps))
             for tp in tps:
-                consumer.seek(tp, max(first[tp], end[tp] - share))
-            while len(values) < sample and loop.time() < deadline:
-                batches = await consumer.getmany(timeout_ms=500, max_records=sample - len(values))
-                if not batches:
-                    break  # caught up on every partition
-                values += [r.value for rs in batches.values() for r in rs if r.value is not None]
+                readings[tp] = Reading.starting(first[tp], end[tp], share)
+                consumer.seek(tp, readings[tp].next)
+            while not all(r.done for r in readings.values()):
+                left_ms = int((deadline - loop.time()) * 1000)
+                if left_ms <= 0:
+                    break
+                batches = await consumer.getmany(timeout_ms=min(500, left_ms))
+                for tp, reading in readings.items():
+                    for record in batches.get(tp, ()):
+                        reading.took(record.offset, record.value)
+                    restart = reading.ends_at(consumer.highwater(tp))
+                    if restart is not None:
+                        consumer.seek(tp, restart)
     finally:
         with contextlib.suppress(Exception):
             await consumer.stop()
-    return values
+    values = [value for reading in readings.values() for value in reading.latest()]
+    return Sample(values, tuple(tp.partition for tp, r in readings.items() if not r.done))

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Final
 
 import orjson
@@ -20,6 +21,10 @@ from consumer.commands.arguments import number, whole
 
 DEFAULT_TIMEOUT_S: Final = 10.0
 DEFAULT_SAMPLE: Final = 200
+MOST_CALLS: Final = 7
+"""Freshsales calls of one check, at most: the service's start-up reads (Suite: the owners,
+activity types, lifecycle stages and industry types, and three field lists; Classic: no stages,
+four field lists); one fewer when the event filters drop every group and identify."""
 
 
 class Status(StrEnum):
@@ -101,16 +106,17 @@ def render_json(report: Report) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-_EPILOG = """\
+_EPILOG = f"""\
 Checks, in order: configuration, kafka (connect, metadata), source topic (exists, partitions),
 dead-letter topic, ledger topic, freshsales key, activity types, lifecycle stages (Suite),
-default owner, custom fields (the account's, against the field catalog), custom traits (a sample
-of recent source events translated with that catalog). docs/operations.md says what each one
-means.
+default owner, industry types, custom fields (the account's, against the field catalog), custom
+traits (a sample of recent source events translated with that catalog), and with
+--write-catalog the field catalog written. docs/operations.md says what each one means.
 
 Status per check: ok, warn (works, but look), fail, skip (not checked: what it needs failed, or
 it does not apply). Exit status: 0 when nothing failed (warnings allowed), 1 when a check
-failed, 2 for bad usage. Freshsales calls are counted and printed: at most 6 per run."""
+failed, 2 for bad usage. Freshsales calls are counted and printed: at most {MOST_CALLS} per
+run."""
 
 
 def add_check_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -119,7 +125,8 @@ def add_check_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="validate the configuration and reach Kafka and Freshsales, one row per check",
         description="Read the configuration from the environment as `run` does, then check"
         " what `run` needs: the Kafka topics, the Freshsales key, the names the configuration"
-        " refers to, and custom fields. Nothing is written anywhere.",
+        " refers to, and custom fields. Nothing is written anywhere (but the --write-catalog"
+        " file).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -139,13 +146,20 @@ def add_check_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="recent source events read (never committed) to find custom traits that would be"
         " ignored; 0 reads none (default: %(default)s)",
     )
+    check.add_argument(
+        "--write-catalog",
+        type=Path,
+        metavar="FILE",
+        help="also write the account's field catalog to FILE, the form translate --catalog reads"
+        " (no extra Freshsales call)",
+    )
     check.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from consumer.commands.check.checks import main  # the checks' I/O: only when it runs
 
-    return main(args.json, args.timeout, args.sample)
+    return main(args.json, args.timeout, args.sample, args.write_catalog)
 
 
 def output(report: Report, *, as_json: bool) -> bytes:
