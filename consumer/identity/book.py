@@ -123,6 +123,9 @@ class Book:
     def pending_aliases(self) -> int:
         return len(self._aliases) // 2
 
+    def people(self) -> Iterator[Person]:
+        return iter(list(self._people.values()))
+
     def find(self, keys: Iterable[Key]) -> Person | None:
         """The person the first of ``keys`` that anyone is known by names."""
         index = self._index
@@ -219,7 +222,7 @@ class Book:
 
     def snapshot(self) -> Iterator[Entry]:
         """Records that restate the whole map."""
-        for person in list(self._people.values()):
+        for person in self.people():
             yield self.entry(person, snapshot=True)
         seen: set[Key] = set()
         for first, second in list(self._aliases.items()):
