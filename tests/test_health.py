@@ -26,6 +26,7 @@ READY = {
     "stopping": False,
     "refusal": None,
     "key_accepted": True,
+    "waiting": None,
     "assigned": True,
     "circuit_open": False,
 }
@@ -41,6 +42,14 @@ READY = {
             (False, "stopped: the API key was refused (401)"),
         ),
         ({"key_accepted": False}, (False, "the Freshsales account has not been read yet")),
+        (
+            {"key_accepted": False, "waiting": "GET selector/owners: answered 500 (try 2)"},
+            (
+                False,
+                "the Freshsales account has not been read yet:"
+                " GET selector/owners: answered 500 (try 2)",
+            ),
+        ),
         ({"assigned": False}, (False, "no partitions assigned")),
         ({"circuit_open": True}, (False, "circuit open: most recent Freshsales calls failed")),
     ],

@@ -28,16 +28,19 @@ def readiness(
     stopping: bool,
     refusal: str | None,
     key_accepted: bool,
+    waiting: str | None,
     assigned: bool,
     circuit_open: bool,
 ) -> tuple[bool, str]:
-    """Worth sending traffic to: consuming, the key accepted, Freshsales healthy."""
+    """Worth sending traffic to: consuming, the key accepted, Freshsales healthy. ``waiting``:
+    what the start-up reads of the account are waiting for (the read retried, its last error)."""
     if stopping:
         return False, "stopping"
     if refusal:
         return False, f"stopped: {refusal}"
     if not key_accepted:
-        return False, "the Freshsales account has not been read yet"
+        why = f": {waiting}" if waiting else ""
+        return False, f"the Freshsales account has not been read yet{why}"
     if not assigned:
         return False, "no partitions assigned"
     if circuit_open:

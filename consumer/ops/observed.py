@@ -46,6 +46,7 @@ def ready(service: Observed) -> tuple[bool, str]:
         stopping=service.stopping,
         refusal=standing.refusal,
         key_accepted=standing.key_accepted,
+        waiting=standing.waiting,
         assigned=engine is not None and engine.assigned,
         circuit_open=service.breaker.is_open(),
     )
