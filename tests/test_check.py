@@ -21,6 +21,7 @@ from consumer.commands.check.checks import run_checks
 from consumer.commands.check.kafka import dlq_result, ledger_result
 from consumer.commands.check.report import MOST_CALLS, Report, Result, Status, render_table
 from consumer.commands.dryrun import translate_line
+from consumer.errors import AccessDenied, FreshsalesError, RejectedError, TransientError
 from consumer.settings import Settings
 from sandbox.simulator import RunningSimulator, Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics
@@ -30,6 +31,7 @@ from translate import FieldCatalog, Module, Options
 
 TIMEOUT_S = 5.0
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
+DEALS_FIELDS = "GET settings/deals/fields"
 
 
 @pytest.fixture
@@ -442,23 +444,70 @@ def test_custom_fields_of_an_unknown_type_or_unreachable_name_are_listed() -> No
         }
     }
     catalog = FieldCatalog.from_json({m.value: a for m, a in answers.items()})
-    result = custom_fields(answers, catalog, ["deals: GET settings/deals/fields: answered 500"])
+    failed = {Module.DEALS: TransientError("answered 500", status=500, endpoint=DEALS_FIELDS)}
+    result = custom_fields(answers, catalog, failed)
     assert result == Result(
         "custom fields",
         Status.WARN,
-        "contacts 3; unreadable, custom traits go unchecked: deals: GET settings/deals/fields:"
-        " answered 500; type unknown to the field catalog, sent uncoerced: contacts.cf_scores"
-        " ('multi_select_dropdown'); no trait can reach (not lower-case snake_case):"
-        " contacts.cf_Region",
+        "contacts 3; unreadable for now, the service retries it and delivers nothing until it"
+        " is read: GET settings/deals/fields: answered 500; type unknown to the field catalog,"
+        " sent uncoerced: contacts.cf_scores ('multi_select_dropdown'); no trait can reach (not"
+        " lower-case snake_case): contacts.cf_Region",
     )
 
 
-def test_industry_types_unreadable_or_absent_are_warnings_as_at_start_up() -> None:
-    unreadable = industry_types(None, "GET selector/industry_types: answered 404")
+@pytest.mark.parametrize(
+    ("error", "status", "detail"),
+    [
+        (
+            RejectedError("answered 404", status=404, endpoint=DEALS_FIELDS),
+            Status.WARN,
+            "deals 3; refused for good, the service runs without it (custom traits of deals go"
+            " unchecked: Freshsales refuses a request naming one the account lacks (a rejected"
+            " dead letter)): GET settings/deals/fields: answered 404",
+        ),
+        (
+            AccessDenied("the API key lacks permission (403)", status=403, endpoint=DEALS_FIELDS),
+            Status.FAIL,
+            "deals 3; refused, the service stops delivering until the key may read it:"
+            " GET settings/deals/fields: the API key lacks permission (403)",
+        ),
+    ],
+)
+def test_an_unread_catalog_is_judged_as_the_service_acts_on_it(
+    error: FreshsalesError, status: Status, detail: str
+) -> None:
+    fields = {"fields": [{"name": f"cf_{n}", "type": "text"} for n in "abc"]}
+    answers = {Module.DEALS: fields}
+    catalog = FieldCatalog.from_json({"deals": fields})
+    assert custom_fields(answers, catalog, {Module.DEALS: error}) == Result(
+        "custom fields", status, detail
+    )
+
+
+def test_a_catalog_that_cannot_be_built_leaves_custom_traits_unchecked() -> None:
+    result = custom_fields({}, None, {}, ["deals: every field needs a string 'name'"])
+    assert result == Result(
+        "custom fields",
+        Status.WARN,
+        "none; no field catalog, custom traits go unchecked: deals: every field needs a string"
+        " 'name'",
+    )
+
+
+def test_industry_types_refused_unreadable_or_absent_are_judged_as_at_start_up() -> None:
+    endpoint = "GET selector/industry_types"
+    refused = industry_types(None, RejectedError("answered 404", status=404, endpoint=endpoint))
+    down = industry_types(None, TransientError("answered 502", status=502, endpoint=endpoint))
     none = industry_types({"industry_types": []}, None)
-    assert (unreadable.status, none.status) == (Status.WARN, Status.WARN)
-    assert unreadable.detail == (
-        "unreadable, an account's industry is not sent: GET selector/industry_types: answered 404"
+    assert (refused.status, down.status, none.status) == (Status.WARN,) * 3
+    assert refused.detail == (
+        "refused for good, the service runs without it (an account's industry is not sent):"
+        " GET selector/industry_types: answered 404"
+    )
+    assert down.detail == (
+        "unreadable for now, the service retries it and delivers nothing until it is read:"
+        " GET selector/industry_types: answered 502"
     )
     assert none.detail == "the account has none: every industry trait is dropped"
 

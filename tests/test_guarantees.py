@@ -1,6 +1,6 @@
 """The delivery guarantees of docs/guarantees.md, each proved on a real broker against the simulator
-misbehaving as Freshsales can: failing, dropping, slow, throttling, down for a while, or refusing
-a key that an admin revoked."""
+misbehaving as Freshsales can: failing, dropping, slow, throttling, down for a while, flaky while
+the service starts, or refusing a key that an admin revoked."""
 
 from __future__ import annotations
 
@@ -202,6 +202,53 @@ async def test_a_key_revoked_mid_run_stops_consumption_without_dead_letters_unti
     assert resumed == (True, None)
     assert stats.dead_letters == {}
     assert (result.lost, result.missing_activities) == (0, ())
+
+
+async def test_a_start_while_30_percent_of_calls_fail_delivers_within_seconds_and_loses_nothing(
+    kafka_topic: KafkaTopic,
+) -> None:
+    # Each identify names a custom field the account lacks: read with the contacts' catalog, the
+    # trait is dropped and reported; sent without it, Freshsales refuses the upsert (400).
+    people = [
+        (
+            f"u{n}".encode(),
+            orjson.dumps(
+                {
+                    "type": "identify",
+                    "userId": f"u{n}",
+                    "traits": {"email": f"u{n}@example.com", "cfShoeSize": 42},
+                }
+            ),
+        )
+        for n in range(10)
+    ]
+    config = SimulatorConfig(api_key=API_KEY, per_minute=0, per_hour=0, log_limit=0)
+    async with running(Simulator(config)) as served:
+        sim = served.simulator
+        # 3 of the start-up's 10 calls fail: a selector, the industry types and the contacts'
+        # field catalog, once each (the seven reads, in order, and their retries).
+        for status in (503, None, None, None, 500, None, 502, None, None, None):
+            sim.inject(Fault(status=status))
+        await produce_keyed(kafka_topic, people)
+        started = time.monotonic()
+        async with service_running(settings_for(kafka_topic, served)) as run:
+            await run.until_finished(len(people), limit_s=15)
+            elapsed = time.monotonic() - started
+            stats = run.service.stats
+        failed = [f"{r.path.split('/api/')[1]} {r.status}" for r in sim.requests if r.fault]
+        upserts = [r.body["contact"] for r in sim.requests if r.path.endswith("contacts/upsert")]
+        statuses = {r.status for r in sim.requests}
+    assert failed == [
+        "selector/sales_activity_types 503",
+        "selector/industry_types 500",
+        "settings/contacts/fields 502",
+    ]
+    assert elapsed < 10  # the reads' three pauses are at most 0.5 s each
+    assert stats.dead_letters == {}
+    assert stats.outcomes["delivered"] == len(people)
+    assert 400 not in statuses
+    assert len(upserts) == len(people)
+    assert all("cf_shoe_size" not in c.get("custom_field", {}) for c in upserts)
 
 
 SECRET_KEY = "fsk-7Hq2x-only-in-this-test"

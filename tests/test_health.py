@@ -26,6 +26,7 @@ READY = {
     "stopping": False,
     "refusal": None,
     "key_accepted": True,
+    "waiting": None,
     "assigned": True,
     "circuit_open": False,
     "identities_read": True,
@@ -49,6 +50,14 @@ READY = {
         (
             {"identities_read": False, "assigned": False},
             (False, "reading the identity map (who people are) from Kafka"),
+        ),
+        (
+            {"key_accepted": False, "waiting": "GET selector/owners: answered 500 (try 2)"},
+            (
+                False,
+                "the Freshsales account has not been read yet:"
+                " GET selector/owners: answered 500 (try 2)",
+            ),
         ),
         ({"assigned": False}, (False, "no partitions assigned")),
         ({"circuit_open": True}, (False, "circuit open: most recent Freshsales calls failed")),

@@ -2,9 +2,11 @@
 
 Names in the configuration (activity types, the lead stage, stages of the stage map) become ids
 here, once; events never pay a call for them. A configured name the account does not have is a
-configuration error at start-up, not a dead letter per event. The field catalog and the industry
-types are best-effort: without the catalog translation falls back to sending every mapped name
-(docs/mapping.md); without the industry types an account's industry is not sent.
+configuration error at start-up, not a dead letter per event. The field catalogs and the industry
+types are optional reads: when Freshsales refuses one for good (a plan without the module), the
+service runs without it — without a module's catalog translation sends that module's custom traits
+unchecked (docs/mapping.md); without the industry types an account's industry is not sent.
+``consumer.freshsales.reading`` decides what a failed read means; ``standing`` carries it out.
 """
 
 from __future__ import annotations
@@ -12,9 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from consumer.errors import ConfigurationError, RejectedError, TransientError
-from consumer.freshsales.answers import Caller
+from consumer.errors import ConfigurationError
 from translate import CatalogError, FieldCatalog, Flavor, LookupKind, Lookups, Module
+
+INDUSTRY_TYPES = "selector/industry_types"
+WITHOUT_INDUSTRIES = "an account's industry is not sent"
+
+
+def without_fields(module: Module) -> str:
+    """What running without ``module``'s field catalog means."""
+    return (
+        f"custom traits of {module} go unchecked: Freshsales refuses a request naming one the"
+        " account lacks (a rejected dead letter)"
+    )
 
 
 @dataclass(frozen=True)
@@ -29,51 +41,80 @@ class Wanted:
     """Read the industry types: accounts may come (group, identify's company) with an industry."""
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One GET of the account's reads."""
+
+    path: str
+    without: str | None = None
+    """What the service loses when Freshsales refuses this read for good; None when it cannot
+    run without it (a selector the configured names are resolved against)."""
+
+    @property
+    def optional(self) -> bool:
+        return self.without is not None
+
+
 @dataclass(frozen=True)
 class Account:
     lookups: Lookups
     catalog: FieldCatalog | None
     calls: int
     catalog_problems: tuple[str, ...] = ()
+    """Optional reads refused for good, and a catalog that could not be built."""
     industry_types: tuple[str, ...] | None = None
-    """The account's industry type names; None when not read (not wanted, or unreadable)."""
+    """The account's industry type names; None when not read (not wanted, or refused)."""
 
 
-async def read_account(client: Caller, wanted: Wanted) -> Account:
-    """Resolve every wanted name; raise ConfigurationError naming all that are missing.
-
-    Errors of the calls themselves propagate (AccessDenied for a bad key, TransientError…).
-    """
-    calls = 0
+def reads(wanted: Wanted) -> tuple[Read, ...]:
+    """The reads, in order: the selectors the names are resolved against first (so that a name
+    the account lacks stops the start before the rest is read), then the optional ones."""
     selectors = ["sales_activity_types", "owners"]
     if wanted.flavor is Flavor.SUITE and wanted.stages:
         selectors.append("lifecycle_stages")
-    answers: dict[str, Mapping[str, object]] = {}
-    for name in selectors:
-        answers[name] = (await client.call("GET", f"selector/{name}")).body
-        calls += 1
-    problems: list[str] = []
+    found = [Read(f"selector/{name}") for name in selectors]
     if wanted.industry_types:
-        try:
-            answers["industry_types"] = (await client.call("GET", "selector/industry_types")).body
-        except (TransientError, RejectedError) as exc:
-            problems.append(f"industry types: {exc}")
-        calls += 1
-    lookups = resolve(answers, wanted)
-    fields: dict[str, object] = {}
-    for module in _modules(wanted.flavor):
-        try:
-            fields[module.value] = (await client.call("GET", f"settings/{module}/fields")).body
-        except (TransientError, RejectedError) as exc:
-            problems.append(f"{module}: {exc}")
-        calls += 1
+        found.append(Read(INDUSTRY_TYPES, WITHOUT_INDUSTRIES))
+    found += [
+        Read(f"settings/{module}/fields", without_fields(module))
+        for module in _modules(wanted.flavor)
+    ]
+    return tuple(found)
+
+
+def selectors(answers: Mapping[str, Mapping[str, object]]) -> dict[str, Mapping[str, object]]:
+    """Selector answers by selector name, out of answers by path."""
+    return {
+        path.removeprefix("selector/"): answer
+        for path, answer in answers.items()
+        if path.startswith("selector/")
+    }
+
+
+def assemble(
+    answers: Mapping[str, Mapping[str, object]],
+    wanted: Wanted,
+    *,
+    calls: int,
+    without: Mapping[str, str],
+) -> Account:
+    """Pure: the account out of the answers (by path) to ``reads(wanted)``; ``without``: the
+    optional reads refused for good, with why. Raises ConfigurationError naming every missing
+    name."""
+    lookups = resolve(selectors(answers), wanted)
+    fields = {
+        path.split("/")[1]: answer
+        for path, answer in answers.items()
+        if path.startswith("settings/")
+    }
+    problems = [problem for path, problem in without.items() if path not in answers]
     try:
         catalog = FieldCatalog.from_json(fields) if fields else None
     except CatalogError as exc:
         catalog, problems = None, [*problems, str(exc)]
     industries = None
-    if "industry_types" in answers:
-        industries = tuple(_ids_by_name(answers["industry_types"], "industry_types"))
+    if INDUSTRY_TYPES in answers:
+        industries = tuple(_ids_by_name(answers[INDUSTRY_TYPES], "industry_types"))
     return Account(lookups, catalog, calls, tuple(problems), industries)
 
 

@@ -28,19 +28,22 @@ def readiness(
     stopping: bool,
     refusal: str | None,
     key_accepted: bool,
+    waiting: str | None,
     assigned: bool,
     circuit_open: bool,
     kafka_unreachable: str | None = None,
     identities_read: bool = True,
 ) -> tuple[bool, str]:
-    """Worth sending traffic to: consuming, the key accepted, Freshsales healthy.
+    """Worth sending traffic to: consuming, the key accepted, Freshsales healthy. ``waiting``:
+    what the start-up reads of the account are waiting for (the read retried, its last error);
     ``kafka_unreachable``: why Kafka cannot be reached at start-up, while it cannot."""
     if stopping:
         return False, "stopping"
     if refusal:
         return False, f"stopped: {refusal}"
     if not key_accepted:
-        return False, "the Freshsales account has not been read yet"
+        why = f": {waiting}" if waiting else ""
+        return False, f"the Freshsales account has not been read yet{why}"
     if kafka_unreachable:
         return False, f"the Kafka broker is unreachable: {kafka_unreachable}"
     if not identities_read:

@@ -60,6 +60,7 @@ def ready(service: Observed) -> tuple[bool, str]:
         stopping=service.stopping,
         refusal=standing.refusal,
         key_accepted=standing.key_accepted,
+        waiting=standing.waiting,
         identities_read=identities is not None and identities.ready,
         assigned=engine is not None and engine.assigned,
         circuit_open=service.breaker.is_open(),

@@ -15,10 +15,12 @@ from typing import Final
 
 from consumer.commands.check.report import Result, Status
 from consumer.errors import ConfigurationError
-from consumer.freshsales.account import Wanted, resolve
+from consumer.freshsales.account import WITHOUT_INDUSTRIES, Wanted, resolve, without_fields
+from consumer.freshsales.reading import Verdict, verdict
 from consumer.settings import Settings
 from translate import (
     CatalogError,
+    DestinationError,
     FieldCatalog,
     FieldType,
     Flavor,
@@ -104,15 +106,28 @@ def wants_industries(s: Settings) -> bool:
     return events.may_admit("group") or events.may_admit("identify")
 
 
-def industry_types(answer: Mapping[str, object] | None, problem: str | None) -> Result:
-    """The account's industry types, as the service reads them: events name them, the account
-    upsert sends their id. Unreadable is a warning, as at start-up: industries are then not sent."""
-    if answer is None:
-        if problem is None:
-            return Result(INDUSTRIES, Status.SKIP, "not read: the event filters drop every account")
-        return Result(
-            INDUSTRIES, Status.WARN, f"unreadable, an account's industry is not sent: {problem}"
+def unread(error: DestinationError, meaning: str) -> tuple[Status, str]:
+    """What the service does when an optional read fails as ``error`` (the same verdict,
+    ``consumer.freshsales.reading``): ``meaning``, what running without it means."""
+    kind = verdict(error, optional=True)
+    if kind is Verdict.WITHOUT:
+        return Status.WARN, f"refused for good, the service runs without it ({meaning}): {error}"
+    if kind is Verdict.RETRY:
+        return (
+            Status.WARN,
+            f"unreadable for now, the service retries it and delivers nothing until it is read:"
+            f" {error}",
         )
+    return Status.FAIL, f"refused, the service stops delivering until the key may read it: {error}"
+
+
+def industry_types(answer: Mapping[str, object] | None, failed: DestinationError | None) -> Result:
+    """The account's industry types, as the service reads them: events name them, the account
+    upsert sends their id. Unreadable: what the service would do about it."""
+    if answer is None:
+        if failed is None:
+            return Result(INDUSTRIES, Status.SKIP, "not read: the event filters drop every account")
+        return Result(INDUSTRIES, *unread(failed, WITHOUT_INDUSTRIES))
     lookups = resolve({"industry_types": answer}, _NO_NAMES)
     found = sorted(name for kind, name in lookups if kind is LookupKind.INDUSTRY_TYPE)
     if not found:
@@ -171,7 +186,8 @@ def catalog_of(
 def custom_fields(
     answers: Mapping[Module, Mapping[str, object]],
     catalog: FieldCatalog | None,
-    problems: Sequence[str],
+    failed: Mapping[Module, DestinationError],
+    problems: Sequence[str] = (),
 ) -> Result:
     """The account's ``cf_`` fields that translation cannot use as Freshsales means them.
 
@@ -180,7 +196,8 @@ def custom_fields(
     - *unreachable*: no trait can name the field, because the trait rule (camelCase →
       snake_case) only yields lower-case ``[a-z][a-z0-9_]*`` names; a trait meant for it is
       ignored.
-    - a module whose fields could not be read: its custom traits are sent unchecked.
+    - a module whose fields could not be read: what the service would do (``unread``).
+    - ``problems``: why no catalog could be built of what was read (custom traits go unchecked).
     """
     counts: dict[str, int] = {}
     unknown: list[str] = []
@@ -197,14 +214,17 @@ def custom_fields(
                 unreachable.append(f"{module}.{name}")
             if known is not None and known.get(name) is FieldType.ANY:
                 unknown.append(f"{module}.{name} ({entry.get('type')!r})")
-    notes = [f"unreadable, custom traits go unchecked: {p}" for p in problems]
+    judged = [unread(error, without_fields(module)) for module, error in failed.items()]
+    notes = [note for _, note in judged]
+    notes += [f"no field catalog, custom traits go unchecked: {p}" for p in problems]
     if unknown:
         notes.append(f"type unknown to the field catalog, sent uncoerced: {_some(unknown)}")
     if unreachable:
         notes.append(f"no trait can reach (not lower-case snake_case): {_some(unreachable)}")
     read = ", ".join(f"{module} {n}" for module, n in counts.items()) or "none"
     if notes:
-        return Result(CUSTOM_FIELDS, Status.WARN, f"{read}; " + "; ".join(notes))
+        worst = Status.FAIL if any(s is Status.FAIL for s, _ in judged) else Status.WARN
+        return Result(CUSTOM_FIELDS, worst, f"{read}; " + "; ".join(notes))
     return Result(CUSTOM_FIELDS, Status.OK, f"{read}; all reachable from traits, types known")
 
 

@@ -144,18 +144,19 @@ async def _freshsales(
             try:
                 rows.append(judge.industry_types(await get("selector/industry_types"), None))
             except FreshsalesError as exc:
-                rows.append(judge.industry_types(None, str(exc)))
+                rows.append(judge.industry_types(None, exc))
         else:
             rows.append(judge.industry_types(None, None))
         answers: Fields = {}
+        failed: dict[Module, FreshsalesError] = {}
         problems: list[str] = []
         for module in judge.field_modules(s.freshsales_flavor):
             try:
                 answers[module] = await get(f"settings/{module}/fields")
             except FreshsalesError as exc:
-                problems.append(f"{module}: {exc}")
+                failed[module] = exc
         catalog = judge.catalog_of(answers, problems)
-        rows.append(judge.custom_fields(answers, catalog, problems))
+        rows.append(judge.custom_fields(answers, catalog, failed, problems))
         return rows, catalog, answers
 
 
