@@ -48,7 +48,8 @@ PURE_FILES := consumer/backoff.py consumer/engine/policy.py consumer/engine/flow
   consumer/engine/memory/*.py consumer/freshsales/quota.py consumer/freshsales/answers.py \
   consumer/freshsales/capacity.py consumer/freshsales/share.py consumer/freshsales/pacing.py \
   consumer/freshsales/windows.py consumer/freshsales/reserve.py consumer/ops/health.py \
-  consumer/kafka/deadletters.py consumer/freshsales/reading.py
+  consumer/kafka/deadletters.py consumer/freshsales/reading.py consumer/identity/*.py \
+  consumer/engine/parcel.py
 # Joined with commas and no spaces: coverage reads " consumer/…" as a pattern that matches nothing.
 comma := ,
 space := $(subst ,, )

@@ -247,3 +247,45 @@ def test_a_snapshot_leaves_out_links_not_read_back_yet() -> None:
     assert isinstance(entry, PersonEntry)
     assert (entry.firm, entry.soft, entry.snapshot) == ((U1,), (), True)
     assert book.entry(Person(7, False, soft=[ANON])).soft == (ANON,)
+
+
+def test_learning_what_is_known_already_changes_nothing() -> None:
+    book = Book()
+    book.learn(CONTACT, firm=[ADA], soft=[ANON])
+    again = book.learn(CONTACT, firm=[ADA], soft=[ANON])
+    assert again is not None
+    assert (again.changed, again.conflicts, book.conflicts) == (False, (), 0)
+
+
+def test_an_alias_read_from_the_topic_between_two_known_people_moves_nothing() -> None:
+    book = Book()
+    book.learn({"id": 1}, firm=[U1])
+    book.learn({"id": 2}, firm=[ADA])
+    book.apply(AliasEntry(ADA, U1))
+    one, two = book.owner_of(U1), book.owner_of(ADA)
+    assert one is not None
+    assert two is not None
+    assert (one.id, two.id) == (1, 2)
+
+
+def test_a_snapshots_soft_identities_fill_gaps_too() -> None:
+    book = Book()
+    book.apply(PersonEntry(1, False, None, None, (), (ANON,)))
+    book.apply(PersonEntry(2, False, None, None, (ANON,), (ANON, id_key("b")), snapshot=True))
+    two = book.get(2, lead=False)
+    assert two is not None
+    assert two.soft == [id_key("b")]  # ANON was person 1's already
+
+
+def test_a_pending_alias_whose_other_id_was_taken_meanwhile_links_nothing_more() -> None:
+    book = Book()
+    book.alias(ANON, U1)  # neither known
+    book.learn({"id": 2}, firm=[ANON])  # the old id turns out to be someone: alias resolved
+    book.learn({"id": 3}, firm=[U1])  # U1 was linked to 2 already by the alias: moved, firm
+    owner = book.owner_of(U1)
+    assert owner is not None
+    assert owner.id == 3
+    book.alias(id_key("p"), id_key("q"))
+    book.learn({"id": 4}, firm=[id_key("q")])
+    book.learn({"id": 5}, firm=[id_key("p")])  # p moved to 5 (firm): still named
+    assert book.pending_aliases == 0

@@ -303,28 +303,21 @@ class Book:
         for listener in self._listeners:
             listener(key, person)
         partner = self._aliases.pop(key, None)
-        if partner is not None:
-            self._aliases.pop(partner, None)
-            if partner not in self._index:
-                self._link(person, partner, soft=True)
+        if partner is not None:  # a pending alias' ids are nobody's (else it was resolved)
+            del self._aliases[partner]
+            self._link(person, partner, soft=True)
 
     def _unlink(self, key: Key) -> None:
-        owner_key = self._index.pop(key, None)
-        person = self._people.get(owner_key) if owner_key is not None else None
-        if person is not None:
-            if key in person.firm:
-                person.firm.remove(key)
-            else:
-                person.soft.remove(key)
+        person = self._people[self._index.pop(key)]
+        (person.firm if key in person.firm else person.soft).remove(key)
 
     def _drop(self, key: int) -> None:
         person = self._people.pop(key, None)
         self._gone.add(key)
         if person is None:
             return
-        for k in list(person.keys()):
-            if self._index.get(k) == key:
-                del self._index[k]
+        for k in person.keys():  # a person's lists hold exactly the keys indexed to them
+            del self._index[k]
             self._provisional.discard(k)
 
     def _pend(self, first: Key, second: Key) -> None:

@@ -159,9 +159,7 @@ class Shelf:
         yield from chosen.items()
 
     def _forget(self, key: Key, offset: int) -> None:
-        pairs = self._by_key.get(key)
-        if pairs is None:
-            return
+        pairs = self._by_key[key]  # the event is still under its other identity
         kept = array("q")
         for i in range(0, len(pairs), 2):
             if pairs[i] != offset:

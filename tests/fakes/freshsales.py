@@ -94,9 +94,12 @@ class FakeFreshsales:
     def _record(self, call: Call) -> dict[str, object]:
         body = call.body or {}
         unique = body.get("unique_identifier")
+        _, _, known = call.resource.partition("/")
         if call.resource.endswith("/upsert") and unique is not None:
             key = call.resource + orjson.dumps(unique, option=orjson.OPT_SORT_KEYS).decode()
             ident = self._records.setdefault(key, next(self._ids))
+        elif known.isdigit():  # a record read or written by its id
+            ident = int(known)
         else:
             ident = next(self._ids)
         return {**call.envelope, "id": ident, "owner_id": 900}
