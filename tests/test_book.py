@@ -89,7 +89,7 @@ def test_a_firm_identity_moves_to_the_person_freshsales_last_answered_for_it() -
     assert owner.id == 2
     first = book.get(1, lead=False)
     assert first is not None
-    assert list(first.keys()) == []
+    assert list(first.identities()) == []
 
 
 def test_a_soft_identity_freshsales_confirms_becomes_firm() -> None:
@@ -118,7 +118,7 @@ def test_a_records_identities_join_the_person_and_never_leave_by_being_left_out(
     book.apply(PersonEntry(7, False, 900, ((1, True),), (U1,), ()))  # another replica's view
     person = book.get(7, lead=False)
     assert person is not None
-    assert set(person.keys()) == {ADA, U1}
+    assert set(person.identities()) == {ADA, U1}
     assert (person.owner_id, person.accounts) == (900, ((1, True),))  # fields: the latest
 
 

@@ -164,7 +164,7 @@ async def test_a_visitor_who_never_signs_up_expires_counted_and_never_dead_lette
 
 async def test_a_user_id_never_identified_is_dead_lettered_after_the_wait_with_its_bytes() -> None:
     r = rig(wait=WaitRules(wait_s=0.2))
-    track = {"type": "track", "userId": "ghost", "event": "Signed In", "messageId": "t1"}
+    track: dict[str, object] = {"type": "track", "userId": "ghost", "event": "Signed In"}
     r.source.produce(track, key=b"ghost")
     async with running(r):
         await r.until(lambda: r.stats.after_wait["dead_lettered"] == 1, "the track dead-lettered")
@@ -236,7 +236,11 @@ async def test_a_lead_capture_form_links_the_visitor_and_writes_no_external_id()
     r.source.produce(page(0), key=VISITOR.encode())
     async with running(r):
         await r.until(lambda: r.room.events == 1, "the page waiting")
-        form = {"type": "identify", "anonymousId": VISITOR, "traits": {"email": "ada@example.com"}}
+        form: dict[str, object] = {
+            "type": "identify",
+            "anonymousId": VISITOR,
+            "traits": {"email": "ada@example.com"},
+        }
         r.source.produce(form, key=VISITOR.encode())
         await r.until(lambda: r.stats.after_wait["stitched"] == 1, "the page stitched")
     upsert = r.freshsales.sent("contacts/upsert")[0]

@@ -190,7 +190,7 @@ class Engine:
             self.offsets.assign(partition, records[0].offset)
         tracker = self.offsets[partition]
         if self.room is not None and partition.topic == self.room.topic:
-            self.room.arrived(partition, tracker, records)
+            self.room.arrived(partition, tracker, records, self._source.high_watermark(partition))
             return
         now = time.monotonic()
         dispatcher = self.dispatcher

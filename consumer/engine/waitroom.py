@@ -11,9 +11,12 @@ brings the shelf back, read again from there.
 When the identity map links an identity (an identify or alias delivered by any replica, read
 from the identity topic), the owner of the events waiting under it makes them one piece of work
 (``Wake``) for the deliverer: their person's history. The same when a waiting event is read back
-and its person is known already (the link came first). Events wait at most ``wait_s``, and one
-identity at most ``max_events`` of them (the oldest go first); ``max_total`` bounds the whole
-shelf, so memory stays bounded whatever the traffic.
+and its person is known already (the link came first). A partition being read back after a
+restart or a rebalance is read to the end it had first before anything of it goes: a visitor's
+history is one activity, not the part of it read so far and then the rest.
+
+Events wait at most ``wait_s``, and one identity at most ``max_events`` of them (the oldest go
+first); ``max_total`` bounds the whole shelf, so memory stays bounded whatever the traffic.
 """
 
 from __future__ import annotations
@@ -65,6 +68,10 @@ class WaitingRoom:
         self._clock = clock
         self._shelves: dict[Partition, Shelf] = {}
         self._trackers: dict[Partition, PartitionOffsets] = {}
+        self._catching_up: dict[Partition, int] = {}
+        """Partitions read back from where they were committed, with the end to reach first."""
+        self._deferred: dict[Partition, set[Key]] = {}
+        """Identities named while their partition was still being read back."""
         self.conflicts = 0
         book.listen(self._linked)
 
@@ -81,13 +88,21 @@ class WaitingRoom:
         return sum(shelf.identities for shelf in self._shelves.values())
 
     def arrived(
-        self, partition: Partition, tracker: PartitionOffsets, records: Sequence[Record]
+        self,
+        partition: Partition,
+        tracker: PartitionOffsets,
+        records: Sequence[Record],
+        end: int | None = None,
     ) -> None:
-        """Records of a waiting-topic partition this replica owns, in order."""
+        """Records of a waiting-topic partition this replica owns, in order; ``end``: where the
+        partition ends as of this fetch (None: not known)."""
         shelf = self._shelves.get(partition)
         if shelf is None or self._trackers.get(partition) is not tracker:
             shelf = self._shelves[partition] = Shelf()
             self._trackers[partition] = tracker
+            self._deferred[partition] = set()
+            if end is not None:
+                self._catching_up[partition] = end
         now = time.monotonic()
         known: dict[Key, Person] = {}
         crowded: set[Key] = set()
@@ -116,8 +131,13 @@ class WaitingRoom:
                 known[meaning.keys[0]] = person
             else:
                 crowded.add(meaning.keys[0])
+        reached = self._catching_up.get(partition)
+        if reached is not None and records and records[-1].offset + 1 >= reached:
+            del self._catching_up[partition]
+            known |= {k: p for k in self._deferred[partition] if (p := self._book.owner_of(k))}
+            self._deferred[partition].clear()
         for key in known:
-            self._wake(partition, key, expire=False)
+            self._named(partition, key)
         for key in crowded:
             over = shelf.oldest_beyond(key, self.rules.max_events)
             if over:
@@ -136,6 +156,8 @@ class WaitingRoom:
         for partition in partitions:
             self._shelves.pop(partition, None)
             self._trackers.pop(partition, None)
+            self._catching_up.pop(partition, None)
+            self._deferred.pop(partition, None)
 
     def put_back(self, work: Work) -> None:
         """Woken events whose person is gone again (deleted in Freshsales): they wait on."""
@@ -150,7 +172,14 @@ class WaitingRoom:
     def _linked(self, key: Key, person: Person) -> None:
         for partition, shelf in self._shelves.items():
             if key in shelf:
-                self._wake(partition, key, expire=False)
+                self._named(partition, key)
+
+    def _named(self, partition: Partition, key: Key) -> None:
+        """``key`` names someone: its events go, once its partition has been read back."""
+        if partition in self._catching_up:
+            self._deferred[partition].add(key)
+        else:
+            self._wake(partition, key, expire=False)
 
     def _wake(
         self, partition: Partition, key: Key, *, expire: bool, offsets: list[int] | None = None

@@ -69,7 +69,7 @@ class Person:
             record["sales_accounts"] = self.accounts
         return record
 
-    def keys(self) -> Iterator[Key]:
+    def identities(self) -> Iterator[Key]:
         yield from self.firm
         yield from self.soft
 
@@ -316,7 +316,7 @@ class Book:
         self._gone.add(key)
         if person is None:
             return
-        for k in person.keys():  # a person's lists hold exactly the keys indexed to them
+        for k in person.identities():  # a person's lists hold exactly the keys indexed to them
             del self._index[k]
             self._provisional.discard(k)
 

@@ -7,6 +7,7 @@ become ``BrokerError`` (``consumer.kafka.boundary``). Nothing here decides anyth
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,9 @@ from consumer.kafka.boundary import kafka_errors
 
 REREAD_TRIES = 5
 """Fetches of a second each before a record read again counts as gone."""
+REREADERS = 4
+"""Consumers that read records again, each one read at a time: a visitor's history reads a few
+records from the waiting topic, and many visitors may sign up at once."""
 
 
 class KafkaSource:
@@ -27,7 +31,8 @@ class KafkaSource:
         self._topic = topic
         self._also = also
         self._consumer: AIOKafkaConsumer | None = None
-        self._rereader: AIOKafkaConsumer | None = None
+        self._rereaders: list[AIOKafkaConsumer] = []
+        self._idle: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
 
     @property
     def _kafka(self) -> AIOKafkaConsumer:
@@ -87,36 +92,29 @@ class KafkaSource:
         return end
 
     async def reread(self, partition: Partition, offset: int) -> Record | None:
-        # Its own consumer, outside the group: seeking the group's consumer would move the
-        # position every fetch reads from.
+        # A consumer of its own, outside the group: seeking the group's consumer would move the
+        # position every fetch reads from. One read at a time per consumer: a seek by another
+        # task between this one's seek and its fetch would read the wrong record.
         with kafka_errors(f"reading {partition.topic}/{partition.partition}@{offset} again"):
-            if self._rereader is None:
-                config = {k: v for k, v in self._config.items() if k != "group_id"}
-                self._rereader = AIOKafkaConsumer(**config, group_id=None)
-                await self._rereader.start()
-            reader, tp = self._rereader, TopicPartition(*partition)
-            reader.assign([tp])
-            reader.seek(tp, offset)
-            for _ in range(REREAD_TRIES):
-                batches = await reader.getmany(tp, timeout_ms=1000, max_records=1)
-                for r in batches.get(tp, ()):
-                    if r.offset != offset:
-                        return None  # compacted or gone: the next record came instead
-                    return Record(
-                        r.topic,
-                        r.partition,
-                        r.offset,
-                        r.key,
-                        r.value,
-                        tuple(r.headers),
-                        r.timestamp,
-                    )
-        return None
+            reader = await self._rereader()
+            try:
+                return await _read_at(reader, TopicPartition(*partition), offset)
+            finally:
+                self._idle.put_nowait(reader)
+
+    async def _rereader(self) -> AIOKafkaConsumer:
+        if self._idle.empty() and len(self._rereaders) < REREADERS:
+            config = {k: v for k, v in self._config.items() if k != "group_id"}
+            reader = AIOKafkaConsumer(**config, group_id=None)
+            self._rereaders.append(reader)
+            await reader.start()
+            return reader
+        return await self._idle.get()
 
     async def stop(self) -> None:
-        if self._rereader is not None:
-            with kafka_errors("closing the re-reader"):
-                await self._rereader.stop()
+        for reader in self._rereaders:
+            with kafka_errors("closing a re-reader"):
+                await reader.stop()
         if self._consumer is not None:
             with kafka_errors("leaving the group"):
                 await self._consumer.stop()
@@ -126,6 +124,18 @@ class KafkaSource:
             return ()
         assigned = self._consumer.assignment()
         return [tp for p in partitions if (tp := TopicPartition(*p)) in assigned]
+
+
+async def _read_at(reader: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> Record | None:
+    reader.assign([tp])
+    reader.seek(tp, offset)
+    for _ in range(REREAD_TRIES):
+        batches = await reader.getmany(tp, timeout_ms=1000, max_records=1)
+        for r in batches.get(tp, ()):
+            if r.offset != offset:
+                return None  # compacted or gone: the next record came instead
+            return _record(r)
+    return None
 
 
 def _record(r: ConsumerRecord[bytes, bytes]) -> Record:
