@@ -163,7 +163,8 @@ async def run(
     topic = f"identity-{uuid.uuid4().hex[:8]}"
     group = f"g-{topic}"
     await create_topic(broker.bootstrap_servers, topic, PARTITIONS)
-    simulator = Simulator(SimulatorConfig(api_key=API_KEY, per_minute=0, per_hour=0))
+    # The whole request log is kept: the calls per visitor are counted from it.
+    simulator = Simulator(SimulatorConfig(api_key=API_KEY, per_minute=0, per_hour=0, log_limit=0))
     report: dict[str, Any] = {}
     try:
         async with running(simulator) as served:
@@ -184,8 +185,7 @@ async def run(
             )
             with tempfile.TemporaryFile() as log:
                 report["fill"] = await _fill(env, port, log, people, visitors * pages)
-            calls_before = len(simulator.requests)
-            report["fill"]["calls"] = calls_before
+            report["fill"]["calls"] = len(simulator.requests)
             await produce(broker.bootstrap_servers, topic, restart_events(signups))
             with tempfile.TemporaryFile() as log:
                 report["restart"] = await _restart(env, port, log, served, signups)
@@ -237,6 +237,7 @@ async def _restart(
     started = time.monotonic()
     process = await start_service(env, log)
     peak, seen, loaded = 0, Counter[str](), dict[str, float]()
+    timeline: list[dict[str, float]] = []
     try:
         async with asyncio.timeout(LIMIT_S):
             while True:
@@ -245,10 +246,19 @@ async def _restart(
                     raise RuntimeError(f"the service stopped: {log.read()[-3000:]!r}")
                 peak = max(peak, rss_kb(process.pid))
                 seen = activities(served)
-                if not loaded:
-                    found = await metrics(port)
-                    if "fsd_identities_load_seconds" in found:
-                        loaded = found
+                found = await metrics(port)
+                if found and (not timeline or time.monotonic() - started >= timeline[-1]["at"] + 5):
+                    timeline.append(
+                        {
+                            "at": round(time.monotonic() - started, 1),
+                            "rss_mb": round(rss_kb(process.pid) / 1024),
+                            "waiting": found.get("fsd_waiting_events", 0),
+                            "stitched": found.get("fsd_stitched_events_total", 0),
+                            "delivered": sum(seen.values()),
+                        }
+                    )
+                if not loaded and found.get("fsd_identities_load_seconds", 0) > 0:
+                    loaded = found
                 if (
                     seen["history"] >= signups
                     and seen["Signed Up"] >= signups
@@ -271,6 +281,7 @@ async def _restart(
         "stitched": end.get("fsd_stitched_events_total"),
         "activities": dict(seen),
         "peak_rss_mb": round(peak / 1024, 1),
+        "timeline": timeline,
     }
 
 

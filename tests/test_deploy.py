@@ -131,6 +131,15 @@ METRICS: Final = frozenset(
         "fsd_digests_total",
         "fsd_events_per_call",
         "fsd_new_person_latency_seconds",
+        "fsd_identities_people",
+        "fsd_identities_known",
+        "fsd_identities_loaded_records",
+        "fsd_identities_load_seconds",
+        "fsd_identity_link_conflicts_total",
+        "fsd_waiting_events",
+        "fsd_waiting_identities",
+        "fsd_stitched_events_total",
+        "fsd_expired_events_total",
     }
 )
 HISTOGRAMS: Final = frozenset({"fsd_delivery_latency_seconds", "fsd_new_person_latency_seconds"})

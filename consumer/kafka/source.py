@@ -21,6 +21,10 @@ REREAD_TRIES = 5
 REREADERS = 4
 """Consumers that read records again, each one read at a time: a visitor's history reads a few
 records from the waiting topic, and many visitors may sign up at once."""
+REREAD_FETCH_BYTES = 64 * 1024
+"""What a re-read fetches at most: it wants one record, and a fetch of the usual megabyte for
+each of thousands of re-reads churned through hundreds of megabytes. A record larger than this
+is read by a consumer fetching as much as the service's (``_large``)."""
 
 
 class KafkaSource:
@@ -33,6 +37,8 @@ class KafkaSource:
         self._consumer: AIOKafkaConsumer | None = None
         self._rereaders: list[AIOKafkaConsumer] = []
         self._idle: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
+        self._large: AIOKafkaConsumer | None = None
+        self._large_lock = asyncio.Lock()
 
     @property
     def _kafka(self) -> AIOKafkaConsumer:
@@ -95,24 +101,38 @@ class KafkaSource:
         # A consumer of its own, outside the group: seeking the group's consumer would move the
         # position every fetch reads from. One read at a time per consumer: a seek by another
         # task between this one's seek and its fetch would read the wrong record.
+        tp = TopicPartition(*partition)
         with kafka_errors(f"reading {partition.topic}/{partition.partition}@{offset} again"):
             reader = await self._rereader()
             try:
-                return await _read_at(reader, TopicPartition(*partition), offset)
+                found = await _read_at(reader, tp, offset, tries=2)
             finally:
                 self._idle.put_nowait(reader)
+            if not isinstance(found, _Nothing):
+                return found
+            # Nothing came: on some brokers a record larger than a fetch never comes.
+            async with self._large_lock:
+                if self._large is None:
+                    self._large = self._reader(self._config["max_partition_fetch_bytes"])
+                    await self._large.start()
+                found = await _read_at(self._large, tp, offset, tries=REREAD_TRIES)
+            return None if isinstance(found, _Nothing) else found
 
     async def _rereader(self) -> AIOKafkaConsumer:
         if self._idle.empty() and len(self._rereaders) < REREADERS:
-            config = {k: v for k, v in self._config.items() if k != "group_id"}
-            reader = AIOKafkaConsumer(**config, group_id=None)
+            reader = self._reader(REREAD_FETCH_BYTES)
             self._rereaders.append(reader)
             await reader.start()
             return reader
         return await self._idle.get()
 
+    def _reader(self, most: int) -> AIOKafkaConsumer:
+        config = {k: v for k, v in self._config.items() if k != "group_id"}
+        config["max_partition_fetch_bytes"] = most
+        return AIOKafkaConsumer(**config, group_id=None, fetch_max_bytes=most)
+
     async def stop(self) -> None:
-        for reader in self._rereaders:
+        for reader in [*self._rereaders, *([self._large] if self._large else [])]:
             with kafka_errors("closing a re-reader"):
                 await reader.stop()
         if self._consumer is not None:
@@ -126,16 +146,26 @@ class KafkaSource:
         return [tp for p in partitions if (tp := TopicPartition(*p)) in assigned]
 
 
-async def _read_at(reader: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> Record | None:
-    reader.assign([tp])
+class _Nothing:
+    """No record came at all (as opposed to another one: the one asked for is gone)."""
+
+
+_NOTHING = _Nothing()
+
+
+async def _read_at(
+    reader: AIOKafkaConsumer, tp: TopicPartition, offset: int, *, tries: int
+) -> Record | _Nothing | None:
+    if reader.assignment() != {tp}:
+        reader.assign([tp])
     reader.seek(tp, offset)
-    for _ in range(REREAD_TRIES):
+    for _ in range(tries):
         batches = await reader.getmany(tp, timeout_ms=1000, max_records=1)
         for r in batches.get(tp, ()):
             if r.offset != offset:
                 return None  # compacted or gone: the next record came instead
             return _record(r)
-    return None
+    return _NOTHING
 
 
 def _record(r: ConsumerRecord[bytes, bytes]) -> Record:

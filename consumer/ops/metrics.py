@@ -179,16 +179,16 @@ def _identities(service: Observed) -> Iterator[Metric]:
         "identities (emails, userIds, anonymousIds) that name them",
         book.identities,
     )
-    if topic is not None:
-        yield _gauge(
-            "identities_loaded_records", "identity topic records read at start-up", topic.loaded
-        )
-        if topic.load_s is not None:
-            yield _gauge(
-                "identities_load_seconds",
-                "time the start-up read of the identity map took",
-                topic.load_s,
-            )
+    yield _gauge(
+        "identities_loaded_records",
+        "identity topic records read at start-up",
+        topic.loaded if topic is not None else 0,
+    )
+    yield _gauge(
+        "identities_load_seconds",
+        "time the start-up read of the identity map took (0 until it is done)",
+        topic.load_s if topic is not None and topic.load_s is not None else 0.0,
+    )
     yield _counter(
         "identity_link_conflicts",
         "identities a second person claimed (first identification wins: not moved)",

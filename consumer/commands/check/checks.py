@@ -25,7 +25,16 @@ from typing import Final
 import orjson
 
 from consumer.commands.check import account as judge
-from consumer.commands.check.kafka import DLQ, KAFKA, LEDGER, SOURCE, kafka_checks, recent_values
+from consumer.commands.check.kafka import (
+    DLQ,
+    IDENTITIES,
+    KAFKA,
+    LEDGER,
+    SOURCE,
+    WAITING,
+    kafka_checks,
+    recent_values,
+)
 from consumer.commands.check.report import Report, Result, Status, output, problems_of, skipped
 from consumer.errors import BrokerError, ConfigurationError, FreshsalesError
 from consumer.freshsales.client import ClientOptions, FreshsalesClient
@@ -79,7 +88,16 @@ async def run_checks(
         rows = [
             Result("configuration", Status.FAIL, "; ".join(problems_of(str(exc)))),
             *skipped(
-                (KAFKA, SOURCE, DLQ, LEDGER, *FRESHSALES_ROWS, judge.CUSTOM_TRAITS),
+                (
+                    KAFKA,
+                    SOURCE,
+                    DLQ,
+                    LEDGER,
+                    IDENTITIES,
+                    WAITING,
+                    *FRESHSALES_ROWS,
+                    judge.CUSTOM_TRAITS,
+                ),
                 "not checked: the configuration is invalid",
             ),
         ]

@@ -28,6 +28,8 @@ KAFKA: Final = "kafka"
 SOURCE: Final = "source topic"
 DLQ: Final = "dead-letter topic"
 LEDGER: Final = "ledger topic"
+IDENTITIES: Final = "identity topic"
+WAITING: Final = "waiting topic"
 
 
 @dataclass
@@ -61,13 +63,17 @@ async def kafka_checks(s: Settings, timeout_s: float) -> KafkaFacts:
             ]
             facts.results.append(dlq_result(s.dlq_topic, topics.get(s.dlq_topic)))
             facts.results.append(ledger_result(s, topics.get(s.ledger_topic)))
+            facts.results.append(await identity_result(s, topics.get(s.identity_topic), timeout_s))
+            facts.results.append(waiting_result(s, topics.get(s.waiting_topic)))
             return facts
     finally:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(timeout_s):
                 await admin.close()
     facts.results.append(Result(KAFKA, Status.FAIL, failure))
-    facts.results += skipped((SOURCE, DLQ, LEDGER), "not checked: Kafka is unreachable")
+    facts.results += skipped(
+        (SOURCE, DLQ, LEDGER, IDENTITIES, WAITING), "not checked: Kafka is unreachable"
+    )
     return facts
 
 
@@ -114,6 +120,70 @@ def ledger_result(s: Settings, topic: Mapping[str, Any] | None) -> Result:
         f"{name!r} does not exist; the service creates it at start, which needs the"
         " CreateTopics permission — without it, track/page/screen delivered just before a"
         " restart may be sent again (KAFKA_LEDGER_TOPIC)",
+    )
+
+
+async def identity_result(s: Settings, topic: Mapping[str, Any] | None, timeout_s: float) -> Result:
+    """The identity map: read whole by every replica at start-up, so a topic that exists must be
+    readable; one that does not is created at start (it needs the CreateTopics permission)."""
+    name = s.identity_topic
+    if topic is None:
+        return Result(
+            IDENTITIES,
+            Status.WARN,
+            f"{name!r} does not exist; the service creates it at start (1 partition, kept"
+            " forever), which needs the CreateTopics permission — without it the service refuses"
+            " to start (KAFKA_IDENTITY_TOPIC)",
+        )
+    try:
+        checkpoint, end = await _identity_extent(s, timeout_s)
+    except (BrokerError, TimeoutError) as exc:
+        why = str(exc) or f"no answer within {timeout_s:g} s"
+        return Result(IDENTITIES, Status.FAIL, f"{name!r} cannot be read: {why}")
+    start = checkpoint or 0
+    since = "the last snapshot" if checkpoint is not None else "the beginning (no snapshot yet)"
+    return Result(
+        IDENTITIES,
+        Status.OK,
+        f"{name!r}: readable; start-up reads {max(0, end - start)} record(s), from {since}",
+    )
+
+
+async def _identity_extent(s: Settings, timeout_s: float) -> tuple[int | None, int]:
+    """Where start-up reading begins (the checkpoint, None: the beginning) and where it ends."""
+    # The checkpoint group has no members: asking for its committed offset commits nothing.
+    consumer = AIOKafkaConsumer(
+        **connection(s), group_id=s.identity_checkpoint_group, enable_auto_commit=False
+    )
+    tp = TopicPartition(s.identity_topic, 0)
+    try:
+        with kafka_errors(f"reading {s.identity_topic}"):
+            async with asyncio.timeout(timeout_s):
+                await consumer.start()
+                consumer.assign([tp])
+                checkpoint = await consumer.committed(tp)
+                await consumer.seek_to_beginning(tp)
+                await consumer.getmany(tp, timeout_ms=min(1000, int(timeout_s * 1000)))
+                # The high watermark comes with a fetch, and is right on every broker.
+                end = consumer.highwater(tp) or 0
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+    return checkpoint, end
+
+
+def waiting_result(s: Settings, topic: Mapping[str, Any] | None) -> Result:
+    """The events of people not known yet wait there: created at start when missing."""
+    name = s.waiting_topic
+    if topic is not None:
+        partitions = len(topic.get("partitions") or [])
+        return Result(WAITING, Status.OK, f"{name!r}: {partitions} partition(s)")
+    return Result(
+        WAITING,
+        Status.WARN,
+        f"{name!r} does not exist; the service creates it at start (the source topic's"
+        " partitions, retention twice IDENTITY_WAIT_SECONDS), which needs the CreateTopics"
+        " permission — without it the service refuses to start (KAFKA_WAITING_TOPIC)",
     )
 
 
