@@ -27,7 +27,7 @@ from consumer.logs import configure
 from consumer.service import Service
 from consumer.settings import Settings
 from sandbox.broker import Broker, kafka_broker
-from sandbox.corpus import sessions
+from sandbox.corpus import sessions, user_key
 from sandbox.simulator import Simulator, SimulatorConfig, running
 from sandbox.topics import create_topic, delete_topics, produce
 from translate import Options, TranslationError, translate_bytes
@@ -63,7 +63,7 @@ async def _demo(broker: Broker, out: IO[str]) -> int:
         )
         await create_topic(broker.bootstrap_servers, topic, 3)
         # Keyed by user, as Segment's Kafka sources do: one user's events stay on one partition.
-        await produce(broker.bootstrap_servers, topic, [(_user_key(e), e) for e in events])
+        await produce(broker.bootstrap_servers, topic, [(user_key(e), e) for e in events])
         out.write(
             f"  topic:      {topic}: {len(sample_lines())} sample events"
             f" + {len(events) - len(sample_lines())} generated"
@@ -118,7 +118,11 @@ async def _watch(service: Service, task: asyncio.Task[int], total: int, out: IO[
                     out.flush()
                 await asyncio.sleep(0.1)
                 continue
-        done = stats.finished >= total
+        # Done once every event is finished, and every one that waited for its person (a
+        # visitor's page views before sign-up) has gone to them.
+        done = (
+            stats.finished >= total and sum(stats.after_wait.values()) >= stats.outcomes["waiting"]
+        )
         if tty or done or time.monotonic() - shown >= 1.0:
             shown = time.monotonic()
             out.write(
@@ -207,6 +211,26 @@ async def _session_digest(broker: Broker, base_url: str, sim: Simulator, out: IO
     return True
 
 
+def _history(state: Mapping[str, list[dict[str, object]]], out: IO[str]) -> None:
+    """A generated visitor's page views from before they signed up, as their lead shows them."""
+    history = next(
+        (a for a in state.get("sales_activities", []) if str(a["title"]).startswith("Before")),
+        None,
+    )
+    if history is None:
+        return
+    owner = next(
+        (c for c in state.get("contacts", []) if c["id"] == history.get("targetable_id")), {}
+    )
+    out.write(
+        f"\nA visitor's history (their page views while anonymous, on the lead they became,"
+        f" {owner.get('email', '?')})\n"
+    )
+    out.write(f"  title  {history['title']}\n")
+    for n, line in enumerate(str(history["notes"]).splitlines()):
+        out.write(f"  {'notes' if n == 0 else '':<6} {line}\n")
+
+
 def _topics_of(topic: str, settings: Settings) -> list[str]:
     return [
         topic,
@@ -229,14 +253,26 @@ def _report(simulator: Simulator, service: Service, total: int, out: IO[str]) ->
         out.write(f"  {module:<16}{len(state.get(module, [])):>5}\n")
     seed = next((c for c in contacts if c.get("email") == "john.doe@example.com"), None)
     if seed is not None:
+        names = {a["id"]: a["name"] for a in state.get("sales_accounts", [])}
+        accounts = ", ".join(
+            f"{names.get(link['id'], link['id'])}{' (primary)' if link['is_primary'] else ''}"
+            for link in seed.get("sales_accounts", [])
+        )
         out.write(
             f"  e.g. contact {seed['id']}: {seed.get('display_name')} <{seed['email']}>,"
-            f" custom fields {seed.get('custom_field')}\n"
+            f" custom fields {seed.get('custom_field')}, accounts {accounts}\n"
         )
+    _history(state, out)
     stats = service.stats
     out.write("\nDelivery counters\n")
     for outcome in OUTCOMES:
         out.write(f"  {outcome:<16}{stats.outcomes[outcome]:>5}   {OUTCOMES[outcome]}\n")
+        if outcome == "waiting":
+            out.write(
+                f"  {'  stitched':<16}{stats.after_wait['stitched']:>5}   of them, delivered on"
+                f" the person they turned out to be, in {stats.histories} Before sign-up"
+                f" activit{'y' if stats.histories == 1 else 'ies'}\n"
+            )
     for line in dead_letter_lines(stats.dead_letters, intended_failures(sample_lines())):
         out.write(line + "\n")
     out.write(f"  {'calls':<16}{stats.calls:>5}   ({stats.calls / max(total, 1):.2f} per event)\n")
@@ -300,6 +336,7 @@ def dead_letter_lines(letters: Mapping[str, int], intended: Mapping[str, int]) -
 
 OUTCOMES = {
     "delivered": "sent to Freshsales",
+    "waiting": "of people not known yet (anonymous visitors): kept in Kafka until they sign up",
     "coalesced": "identifies merged into a later one of the same user",
     "folded": "track/page/screen events delivered inside a digest activity",
     "deduplicated": "track/page/screen whose messageId was already delivered",
@@ -314,12 +351,3 @@ def _outcomes(stats: Stats) -> str:
         for o in OUTCOMES
         if stats.outcomes[o] or o in ("delivered", "dead_lettered", "skipped")
     )
-
-
-def _user_key(event: bytes) -> bytes | None:
-    try:
-        value = orjson.loads(event)
-    except orjson.JSONDecodeError:
-        return None
-    user = value.get("userId") or value.get("anonymousId") if isinstance(value, dict) else None
-    return str(user).encode() if user else None

@@ -102,7 +102,7 @@ def rig(
     progress = asyncio.Event()
     book = book if book is not None else Book()
     identity_log, waiting = FakeIdentityLog(), FakeWaitingLog(source)
-    room = WaitingRoom(WAITING, book, wait or WaitRules())
+    room = WaitingRoom(WAITING, book, wait or WaitRules(grace_s=0.01))
     deliverer = Deliverer(
         freshsales,
         standing,

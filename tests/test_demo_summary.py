@@ -21,7 +21,7 @@ from sandbox.demo import (
 
 def test_the_samples_invalid_on_purpose_are_known_by_their_reasons() -> None:
     assert intended_failures(sample_lines()) == Counter(
-        {"missing_email": 1, "missing_group_name": 1}
+        {"invalid_email": 1, "missing_group_name": 1}
     )
 
 

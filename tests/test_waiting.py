@@ -150,7 +150,7 @@ async def test_an_anonymous_id_stays_with_whoever_signed_up_with_it_first() -> N
 
 
 async def test_a_visitor_who_never_signs_up_expires_counted_and_never_dead_lettered() -> None:
-    r = rig(wait=WaitRules(wait_s=0.2))
+    r = rig(wait=WaitRules(wait_s=0.2, grace_s=0.01))
     for n in range(3):
         r.source.produce(page(n), key=VISITOR.encode())
     async with running(r):
@@ -163,7 +163,7 @@ async def test_a_visitor_who_never_signs_up_expires_counted_and_never_dead_lette
 
 
 async def test_a_user_id_never_identified_is_dead_lettered_after_the_wait_with_its_bytes() -> None:
-    r = rig(wait=WaitRules(wait_s=0.2))
+    r = rig(wait=WaitRules(wait_s=0.2, grace_s=0.01))
     track: dict[str, object] = {"type": "track", "userId": "ghost", "event": "Signed In"}
     r.source.produce(track, key=b"ghost")
     async with running(r):
@@ -177,7 +177,7 @@ async def test_a_user_id_never_identified_is_dead_lettered_after_the_wait_with_i
 
 
 async def test_no_more_than_the_limit_wait_per_identity_the_oldest_go_first() -> None:
-    r = rig(wait=WaitRules(max_events=2))
+    r = rig(wait=WaitRules(max_events=2, grace_s=0.01))
     for n in range(5):
         r.source.produce(page(n), key=VISITOR.encode())
     async with running(r):

@@ -3,6 +3,8 @@ held there go — to their person, or nowhere."""
 
 from __future__ import annotations
 
+import asyncio
+
 from consumer.engine import parcel
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.source import Partition, Record
@@ -30,7 +32,7 @@ def done(offset: int, key: bytes, offsets: list[int]) -> Record:
 
 
 class Room:
-    def __init__(self, rules: WaitRules = WaitRules(), now: float = 1_000.0) -> None:
+    def __init__(self, rules: WaitRules = WaitRules(grace_s=0), now: float = 1_000.0) -> None:
         self.book = Book()
         self.now = now
         self.room = WaitingRoom(TOPIC, self.book, rules, clock=lambda: self.now)
@@ -98,14 +100,14 @@ def test_a_record_read_again_after_a_reset_position_is_held_once() -> None:
 
 
 def test_the_oldest_events_past_an_identitys_limit_expire() -> None:
-    r = Room(WaitRules(max_events=2))
+    r = Room(WaitRules(max_events=2, grace_s=0))
     r.read(*(kept(n) for n in range(5)))
     assert r.woken() == [(True, [0, 1, 2])]
     assert r.room.events == 2
 
 
 def test_events_whose_wait_is_over_expire_in_a_sweep() -> None:
-    r = Room(WaitRules(wait_s=60.0), now=1_000.0)
+    r = Room(WaitRules(wait_s=60.0, grace_s=0), now=1_000.0)
     r.read(kept(0, since_ms=950_000), kept(1, since_ms=990_000, user=True))
     r.room.sweep()
     assert r.woken() == []
@@ -117,7 +119,7 @@ def test_events_whose_wait_is_over_expire_in_a_sweep() -> None:
 
 
 def test_past_the_total_limit_the_longest_waiting_go_early() -> None:
-    r = Room(WaitRules(max_total=100))
+    r = Room(WaitRules(max_total=100, grace_s=0))
     r.read(*(kept(n, key=id_key(f"v{n}"), since_ms=1_000 + n) for n in range(103)))
     expired = [offset for expire, offsets in r.woken() if expire for offset in offsets]
     assert expired == [0, 1, 2, 3]  # the excess, and a hundredth more
@@ -135,3 +137,17 @@ def test_woken_events_whose_person_is_gone_again_wait_on() -> None:
     r.room.revoked([P0])
     r.room.put_back(work)  # revoked meanwhile: the next owner reads them again
     assert (r.room.events, r.room.identities) == (0, 0)
+
+
+async def test_a_named_identitys_events_go_after_a_grace_so_one_still_being_kept_joins() -> None:
+    r = Room(WaitRules(grace_s=0.05))
+    r.read(kept(0))
+    r.book.learn({"id": 7}, soft=[VISITOR])
+    r.read(kept(1))  # kept a moment after the sign-up was read
+    assert r.woken() == []
+    await asyncio.sleep(0.1)
+    assert r.woken() == [(False, [0, 1])]
+    r.read(kept(2))
+    r.room.revoked([P0])  # its partition went elsewhere before the grace was over
+    await asyncio.sleep(0.1)
+    assert r.woken() == []

@@ -26,6 +26,8 @@ class Stats:
     retries: int = 0
     digests: int = 0
     """Digest activities delivered (each standing for two events or more)."""
+    histories: int = 0
+    """``Before sign-up`` activities delivered (a visitor's events that waited for them)."""
     latency: Latency = field(default_factory=Latency)
     new_people: Latency = field(default_factory=Latency)
     """From produce to Freshsales, for the identifies and groups of people not delivered yet."""

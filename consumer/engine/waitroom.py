@@ -21,6 +21,7 @@ first); ``max_total`` bounds the whole shelf, so memory stays bounded whatever t
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ log = get_logger(__name__)
 class WaitRules:
     wait_s: float = 30 * 24 * 3600.0
     """IDENTITY_WAIT_SECONDS."""
+    grace_s: float = 2.0
+    """How long after an identity is named its events go: one still being kept (the visitor's
+    last page, written a moment after the sign-up was read) joins the others in one history."""
     max_events: int = 100
     """IDENTITY_WAIT_MAX_EVENTS: per identity."""
     max_total: int = 1_000_000
@@ -72,6 +76,8 @@ class WaitingRoom:
         """Partitions read back from where they were committed, with the end to reach first."""
         self._deferred: dict[Partition, set[Key]] = {}
         """Identities named while their partition was still being read back."""
+        self._due: dict[tuple[Partition, Key], asyncio.TimerHandle] = {}
+        """Identities named, their events about to go (after ``grace_s``)."""
         self.conflicts = 0
         book.listen(self._linked)
 
@@ -158,6 +164,8 @@ class WaitingRoom:
             self._trackers.pop(partition, None)
             self._catching_up.pop(partition, None)
             self._deferred.pop(partition, None)
+            for due in [d for d in self._due if d[0] == partition]:
+                self._due.pop(due).cancel()
 
     def put_back(self, work: Work) -> None:
         """Woken events whose person is gone again (deleted in Freshsales): they wait on."""
@@ -175,10 +183,21 @@ class WaitingRoom:
                 self._named(partition, key)
 
     def _named(self, partition: Partition, key: Key) -> None:
-        """``key`` names someone: its events go, once its partition has been read back."""
+        """``key`` names someone: its events go, once its partition has been read back and the
+        grace is over."""
         if partition in self._catching_up:
             self._deferred[partition].add(key)
-        else:
+        elif self.rules.grace_s <= 0:
+            self._wake(partition, key, expire=False)
+        elif (partition, key) not in self._due:
+            loop = asyncio.get_running_loop()
+            self._due[partition, key] = loop.call_later(
+                self.rules.grace_s, self._graced, partition, key
+            )
+
+    def _graced(self, partition: Partition, key: Key) -> None:
+        self._due.pop((partition, key), None)
+        if partition in self._shelves:
             self._wake(partition, key, expire=False)
 
     def _wake(

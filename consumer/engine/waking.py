@@ -194,7 +194,7 @@ class Waker:
             await d.remember(work, [m for _, _, t in events if (m := t.message_id) is not None])
             for member, _, _ in events:
                 outcomes[member.offset] = "stitched"
-            d.stats.digests += 1
+            d.stats.histories += 1
             return True
         if len(chunk) == 1:
             await self._refused(work, events, result.reason, result.error, outcomes)
