@@ -42,10 +42,11 @@ async def served() -> AsyncIterator[RunningSimulator]:
 
 @pytest.fixture
 async def topic(kafka_topic: KafkaTopic) -> AsyncIterator[KafkaTopic]:
-    """The test topic with its dead-letter and ledger topics, as a deployment would have them
-    (the ledger is deleted by ``kafka_topic`` itself)."""
+    """The test topic with its dead-letter, ledger, identity and waiting topics, as a deployment
+    would have them (the service's own are deleted by ``kafka_topic`` itself)."""
     await create_topic(kafka_topic.bootstrap_servers, f"{kafka_topic.name}.dlq", 1)
-    await create_topic(kafka_topic.bootstrap_servers, f"{kafka_topic.group_id}.delivered", 1)
+    for own in ("delivered", "identities", "waiting"):
+        await create_topic(kafka_topic.bootstrap_servers, f"{kafka_topic.group_id}.{own}", 1)
     try:
         yield kafka_topic
     finally:
@@ -150,7 +151,7 @@ async def test_the_command_prints_a_table_or_one_json_document_and_exits_0(
     header, *lines = out.splitlines()
     assert header.split() == ["check", "status", "detail"]
     assert any(line.split()[:3] == ["freshsales", "key", "ok"] for line in lines)
-    assert f"OK: 12 ok, 0 warn, 0 fail, 0 skip; {MOST_CALLS} Freshsales API calls" in out
+    assert f"OK: 14 ok, 0 warn, 0 fail, 0 skip; {MOST_CALLS} Freshsales API calls" in out
     status, out, err = await run_cli("--json", env=env)
     assert status == 0, out + err
     document = json.loads(out)

@@ -16,7 +16,12 @@ from tests.replay_support import read_all, replay_settings, run_replay
 from tests.service_support import produce, service_running, settings_for
 
 IDENTIFY = {"type": "identify", "userId": "u1", "traits": {"email": "u1@example.com"}}
-NO_EMAIL = {"type": "identify", "userId": "u2", "messageId": "no-email", "traits": {}}
+NO_EMAIL = {
+    "type": "identify",
+    "userId": "u2",
+    "messageId": "no-email",
+    "traits": {"email": "not-an-address"},
+}
 
 
 def track(n: int) -> bytes:
@@ -68,7 +73,7 @@ async def test_rejected_events_are_replayed_once_fixed_and_arrive_exactly_once(
             await produce(kafka_topic, [track(n) for n in range(1, 5)], key=b"u1")
             await produce(kafka_topic, [orjson.dumps(NO_EMAIL)])
             await run.until_finished(6)
-            assert run.service.stats.dead_letters == {"rejected": 2, "missing_email": 1}
+            assert run.service.stats.dead_letters == {"rejected": 2, "invalid_email": 1}
             assert activity_titles(served.simulator) == ["Event 3", "Event 4"]
             assert served.simulator.pending_faults == 0  # the cause is gone
 
@@ -92,7 +97,7 @@ async def test_rejected_events_are_replayed_once_fixed_and_arrive_exactly_once(
             counts = [dict(r.headers).get("fsd-replay-count") for r in source]
             assert sorted(c or b"-" for c in counts) == [b"-"] * 6 + [b"1"] * 2
             assert activity_titles(served.simulator) == [f"Event {n}" for n in range(1, 5)]
-            assert run.service.stats.dead_letters == {"rejected": 2, "missing_email": 1}
+            assert run.service.stats.dead_letters == {"rejected": 2, "invalid_email": 1}
 
 
 async def test_an_event_that_fails_again_is_dead_lettered_again_and_counts_its_replays(
