@@ -239,3 +239,14 @@ def test_a_history_line_too_long_is_cut_to_fit_rather_than_refused() -> None:
     assert "\u2026" in cut.text
     bare = translate_event({**track("A", 1), "messageId": "x" * 150}, SUITE)
     assert line_of(bare, 150, cut=True) is None  # no properties to cut: it cannot fit
+
+
+def test_a_history_line_with_no_room_left_for_its_properties_is_refused() -> None:
+    translation = translate_event(track("Viewed Pricing", 1, plan="pro"), SUITE)
+    whole = line_of(translation, 2_000)
+    assert whole is not None
+    bare = len(whole.text) - len("plan: pro")  # time, title, messageId and their separators
+    assert line_of(translation, bare + 1, cut=True) is None
+    fitting = line_of(translation, bare + 2, cut=True)
+    assert fitting is not None
+    assert "\u2026" in fitting.text
