@@ -31,8 +31,11 @@ def done(offset: int, key: bytes, offsets: list[int]) -> Record:
     return Record(TOPIC, 0, offset, mark, value, headers)
 
 
+NO_GRACE = WaitRules(grace_s=0)
+
+
 class Room:
-    def __init__(self, rules: WaitRules = WaitRules(grace_s=0), now: float = 1_000.0) -> None:
+    def __init__(self, rules: WaitRules = NO_GRACE, now: float = 1_000.0) -> None:
         self.book = Book()
         self.now = now
         self.room = WaitingRoom(TOPIC, self.book, rules, clock=lambda: self.now)
