@@ -201,6 +201,7 @@ class Service:
             reread=source.reread,
             put_back=room.put_back,
             digest_limits=(s.digest_max_events, s.digest_max_chars),
+            flavor=s.freshsales_flavor,
         )
         engine = self.engine = Engine(
             source,

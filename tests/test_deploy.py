@@ -140,6 +140,8 @@ METRICS: Final = frozenset(
         "fsd_waiting_identities",
         "fsd_stitched_events_total",
         "fsd_expired_events_total",
+        "fsd_forget_requests_total",
+        "fsd_identities_suppressed",
     }
 )
 HISTOGRAMS: Final = frozenset({"fsd_delivery_latency_seconds", "fsd_new_person_latency_seconds"})

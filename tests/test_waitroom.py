@@ -9,7 +9,7 @@ from consumer.engine import parcel
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.source import Partition, Record
 from consumer.engine.waitroom import WaitingRoom, WaitRules
-from consumer.engine.work import Work
+from consumer.engine.work import OVER, Work
 from consumer.identity.book import Book
 from translate import id_key
 
@@ -47,7 +47,7 @@ class Room:
         self.room.arrived(P0, self.tracker, list(records), end)
 
     def woken(self) -> list[tuple[bool, list[int]]]:
-        taken = [(w.wake.expire, [m.offset for m in w.members]) for w in self.work if w.wake]
+        taken = [(w.wake.why == OVER, [m.offset for m in w.members]) for w in self.work if w.wake]
         self.work.clear()
         return taken
 
@@ -118,7 +118,7 @@ def test_events_whose_wait_is_over_expire_in_a_sweep() -> None:
     r.room.sweep()
     (work,) = r.work
     assert work.wake is not None
-    assert (work.wake.expire, [(m.offset, m.user) for m in work.members]) == (True, [(0, False)])
+    assert (work.wake.why, [(m.offset, m.user) for m in work.members]) == (OVER, [(0, False)])
 
 
 def test_past_the_total_limit_the_longest_waiting_go_early() -> None:

@@ -50,6 +50,9 @@ class Reason(StrEnum):
     """Freshsales refused a request as wrong (400/404/422…); its messages travel with the letter."""
     RETRIES_EXHAUSTED = "retries_exhausted"
     """Transient failures (5xx, 429, timeouts) lasted longer than the retry window."""
+    FORGET_REFUSED = "forget_refused"
+    """A deletion request Freshsales refused to carry out (403: an admin bars the key's user
+    from forgetting records); its message travels with the letter."""
 
 
 class TranslationError(DestinationError):

@@ -149,6 +149,9 @@ class Outcome(StrEnum):
     """An alias: two identities are one person. No call; the identity map links them."""
     UNLINKABLE = "unlinkable"
     """An alias naming a junk id (``anonymous``, ``null``…): nothing to link; acknowledge."""
+    FORGET = "forget"
+    """A deletion request (Segment's ``delete``): the person is erased from Freshsales and their
+    identities are suppressed from then on."""
 
 
 class Notice(NamedTuple):

@@ -7,7 +7,16 @@ from datetime import datetime
 
 from translate.activity import translate_page, translate_screen, translate_track
 from translate.errors import Reason, TranslationError
-from translate.event import Event, decode, identifier, message_id
+from translate.event import (
+    Event,
+    anonymous_id,
+    context_traits,
+    decode,
+    find_email,
+    identifier,
+    message_id,
+    obj,
+)
 from translate.group import translate_group
 from translate.identify import translate_identify
 from translate.identities import Names, usable
@@ -36,6 +45,12 @@ def translate_event(
     if not isinstance(kind, str) or not kind.strip():
         raise TranslationError(Reason.INVALID_EVENT, "type must be a non-empty string")
     normal = kind.strip().casefold()
+    # Identity operations, not events for the CRM: the event filters do not apply (a deletion
+    # request in particular is a legal obligation, never something to filter out).
+    if normal == "alias":
+        return translate_alias(event)
+    if normal == "delete":
+        return translate_delete(event)
     if not options.events.admits(normal, event):
         return Translation(Outcome.FILTERED, normal[:MAX_TYPE], message_id(event))
     if normal == "identify":
@@ -48,9 +63,25 @@ def translate_event(
         return translate_screen(event, options, fallback_time)
     if normal == "group":
         return translate_group(event, options)
-    if normal == "alias":
-        return translate_alias(event)
     return Translation(Outcome.UNSUPPORTED, normal[:MAX_TYPE], message_id(event))
+
+
+def translate_delete(event: Event) -> Translation:
+    """Segment's deletion request: ``{"type": "delete", "userId": …}``, an anonymousId or
+    ``traits.email`` standing in for the userId (MAPPING.md, "Deletion")."""
+    user_id = usable(identifier(event, "userId"))
+    traits = obj(event, "traits")
+    email, offered = find_email(
+        traits.get("email"), context_traits(event).get("email"), user_id=None
+    )
+    if email is None and offered:
+        raise TranslationError(Reason.INVALID_EMAIL, "traits.email is not an address")
+    names = Names(email, user_id, anonymous_id(event))
+    if not names.keys:
+        raise TranslationError(
+            Reason.INVALID_EVENT, "delete needs a userId, an anonymousId or traits.email"
+        )
+    return Translation(Outcome.FORGET, "delete", message_id(event), names=names)
 
 
 def translate_alias(event: Event) -> Translation:

@@ -22,6 +22,7 @@ from consumer import __version__
 from consumer.commands.arguments import moment
 from consumer.commands.check.report import add_check_command
 from consumer.commands.dlq.cli import add_dlq_parser
+from consumer.commands.forget import add_forget_command
 from translate import (
     CatalogError,
     EventFilter,
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(run=lambda args: _run_service())
     add_check_command(commands)
     add_dlq_parser(commands)
+    add_forget_command(commands)
     for register in entry_points(group=PLUGINS):
         register.load()(commands)
     return parser

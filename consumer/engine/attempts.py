@@ -25,7 +25,7 @@ from consumer.engine.policy import (
     decide,
     health_signal,
 )
-from consumer.engine.results import Delivered, Gone, Refused, Result, SplitIt
+from consumer.engine.results import Delivered, Gone, Refused, Result, SplitIt, Suppressed
 from consumer.engine.work import Work
 from consumer.freshsales.answers import Caller
 from consumer.freshsales.budget import Abandoned, abandon_when, waited_in_task
@@ -108,6 +108,8 @@ class Attempts:
                     )
                     await asyncio.sleep(decision.delay_s)
                 elif isinstance(decision, Refresh):
+                    if holding.forgotten(translation):
+                        return Suppressed()  # gone because they asked to be: never recreated
                     refreshed = True
                     forget(chain, self._memory.upserts)
                     await holding.lost()

@@ -29,6 +29,7 @@ from consumer.engine.attempts import Attempts
 from consumer.engine.breaker import Breaker
 from consumer.engine.finishing import Finisher
 from consumer.engine.folding import digest_translation, merged_translation
+from consumer.engine.forgetting import Forgetter
 from consumer.engine.keeping import Keeper
 from consumer.engine.outlets import (
     Letters,
@@ -41,7 +42,7 @@ from consumer.engine.outlets import (
 )
 from consumer.engine.people import Holding, Identities
 from consumer.engine.policy import RetryPolicy
-from consumer.engine.results import Delivered, Refused, Result, SplitIt
+from consumer.engine.results import Delivered, Refused, Result, SplitIt, Suppressed
 from consumer.engine.source import Partition, Record
 from consumer.engine.stats import Stats
 from consumer.engine.waking import Waker
@@ -49,10 +50,11 @@ from consumer.engine.work import Work
 from consumer.errors import BrokerError
 from consumer.freshsales.answers import Caller
 from consumer.freshsales.budget import NORMAL, URGENT, prioritized
-from consumer.identity.decide import Deliver, Wait
+from consumer.identity.decide import Deliver, Suppress, Wait
 from consumer.logs import get_logger
 from translate import (
     DestinationError,
+    Flavor,
     Options,
     Outcome,
     Reason,
@@ -84,6 +86,7 @@ class Deliverer:
         reread: Reread | None = None,
         put_back: Callable[[Work], None] = lambda work: None,
         digest_limits: tuple[int, int] = (50, 10_000),
+        flavor: Flavor = Flavor.SUITE,
     ) -> None:
         """``put_back``: the waiting room's, for woken events whose person is gone again.
         ``digest_limits``: events and characters of notes a digest holds at most."""
@@ -105,6 +108,9 @@ class Deliverer:
         )
         self._keeper = Keeper(self)
         self._waker = Waker(self, put_back)
+        self._forgetter = Forgetter(
+            caller, identities, flavor, policy, key_refused=self._key_refused
+        )
 
     @property
     def stats(self) -> Stats:
@@ -116,11 +122,21 @@ class Deliverer:
 
     def priority(self, work: Work) -> int:
         """A person not delivered yet (an identify or group of nobody the identity map knows)
-        goes first: a sales team wants its new leads now, the page views can wait."""
+        goes first: a sales team wants its new leads now, the page views can wait. A deletion
+        request too: a legal deadline."""
         t = work.original or work.translation
+        if t is not None and t.outcome is Outcome.FORGET:
+            return URGENT
         if t is not None and t.type in _NEW_PERSON_TYPES and self.identities.is_new(t):
             return URGENT
         return NORMAL
+
+    async def _key_refused(self, error: DestinationError) -> bool:
+        """A deletion request met a refused key (401): delivery stops as for any call, and the
+        request is tried again once the key is accepted."""
+        self._standing.refused(error)
+        await self._standing.delivering.wait()
+        return True
 
     async def handle(self, work: Work) -> None:
         if work.wake is not None:
@@ -136,6 +152,8 @@ class Deliverer:
             await self._folded(work, urgent)
         elif t is not None and t.outcome is Outcome.LINK:
             await self._keeper.link(work, t)
+        elif t is not None and t.outcome is Outcome.FORGET:
+            await self._forget(work, t)
         elif t is None or t.outcome is not Outcome.DELIVER:
             outcome = t.outcome.value if t else "empty"
             self.done.finish(work, "skipped", reason=outcome)
@@ -146,10 +164,35 @@ class Deliverer:
 
     async def _decided(self, work: Work, translation: Translation, urgent: bool) -> None:
         decision = self.identities.decide(translation)
-        if isinstance(decision, Wait):
+        if isinstance(decision, Suppress):
+            self.done.finish(work, "suppressed")
+        elif isinstance(decision, Wait):
             await self._keeper.keep(work, translation, decision)
         elif await self._deliver(work, translation, decision) and urgent:
             self.done.new_person_delivered(work)
+
+    async def _forget(self, work: Work, translation: Translation) -> None:
+        """A deletion request: erase the person, suppress their identities (``forgetting``)."""
+        report = await self._forgetter.forget(
+            translation.names, abandoned=lambda: work.tracker.revoked
+        )
+        self.stats.forgets[report.outcome] += 1
+        audit = report.fields()
+        audit["forget"] = audit.pop("outcome")
+        if report.abandoned:
+            self.done.log(work, "abandoned")  # its partition's new owner carries it out
+        elif report.reason is not None and report.error is not None:
+            await self.letters.write(work.record, report.reason, report.error, 1)
+            self.stats.dead_letters[report.reason.value] += 1
+            self.done.finish_one(
+                work,
+                "dead_lettered",
+                reason=report.reason.value,
+                error=report.error,
+                **audit,
+            )
+        else:
+            self.done.finish(work, "forgotten", **audit)
 
     async def _folded(self, work: Work, urgent: bool) -> None:
         options = self.options()
@@ -183,9 +226,15 @@ class Deliverer:
             translation = translate_identify(work.event, self.options(), by_id=True)
         holding = await self.identities.hold(translation, decision)
         try:
+            if holding.suppressed:  # a deletion request came while it waited for the locks
+                self.done.finish(work, "suppressed")
+                return False
             result = await self.attempt(
                 work, translation, holding, merged=max(0, len(work.members) - 1)
             )
+            if isinstance(result, Suppressed):
+                self.done.finish(work, "suppressed")
+                return False
             if isinstance(result, Delivered):
                 conflicts = await holding.settle(translation, by_id=decision.by_id)
                 await self._delivered(work, translation, result, conflicts)

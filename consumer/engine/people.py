@@ -15,7 +15,7 @@ from typing import Protocol
 
 from consumer.identity import locks as lock_names
 from consumer.identity.book import Book, Person
-from consumer.identity.decide import Decision, Deliver, decide, links
+from consumer.identity.decide import Decision, Deliver, decide, forgotten, links
 from consumer.identity.entries import Entry
 from consumer.identity.locks import LockName, Locks
 from translate import Key, Translation
@@ -49,7 +49,9 @@ class Identities:
         person = decision.person
         if person is not None:  # it may have changed (or gone) while the locks were waited for
             person = self.book.get(person.id, lead=person.lead)
-        return Holding(self, held, person)
+        holding = Holding(self, held, person)
+        holding.suppressed = forgotten(translation.names, self.book)
+        return holding
 
     async def write(self, entries: Sequence[Entry]) -> None:
         if entries:
@@ -65,6 +67,9 @@ class Holding:
         self.person = person
         self.changed = False
         """An answer changed what the map knows of the person (to be written)."""
+        self.suppressed = False
+        """The event's identities were suppressed (a deletion request) by the time it held
+        them: nothing is to be sent."""
 
     @property
     def record(self) -> dict[str, object] | None:
@@ -107,6 +112,10 @@ class Holding:
             await self._identities.write([book.entry(learned.person)])
             self.changed = False
         return learned.conflicts
+
+    def forgotten(self, translation: Translation) -> bool:
+        """Whether the event's person asked to be forgotten meanwhile."""
+        return forgotten(translation.names, self._identities.book)
 
     async def lost(self) -> None:
         """Freshsales refused the person the map remembered: they are gone (deleted there).

@@ -33,4 +33,10 @@ class Gone:
     """Abandoned: the partition went to another consumer, which delivers it."""
 
 
-Result = Delivered | Refused | SplitIt | Gone
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """The person turned out to have asked to be forgotten (a deletion request came meanwhile):
+    nothing more is sent for the event."""
+
+
+Result = Delivered | Refused | SplitIt | Gone | Suppressed

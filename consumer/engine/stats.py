@@ -18,6 +18,8 @@ class Stats:
     """What became of events that waited for their person (``stitched``, ``expired``,
     ``dead_lettered``…); each was counted in ``outcomes`` once already, as ``waiting``."""
     dead_letters: Counter[str] = field(default_factory=Counter)
+    forgets: Counter[str] = field(default_factory=Counter)
+    """Deletion requests by outcome: forgotten, nobody_found, refused, failed, abandoned."""
     calls: int = 0
     lookups_saved: int = 0
     """Person look-ups the identity cache answered."""

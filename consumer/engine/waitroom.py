@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from consumer.engine import parcel
 from consumer.engine.offsets import PartitionOffsets
 from consumer.engine.source import Partition, Record
-from consumer.engine.work import Member, Wake, Work
+from consumer.engine.work import FORGOTTEN, NAMED, OVER, Member, Wake, Work
 from consumer.identity.book import Book, Person
 from consumer.identity.shelf import Held, Shelf
 from consumer.logs import get_logger
@@ -78,8 +78,8 @@ class WaitingRoom:
         """Identities named while their partition was still being read back."""
         self._due: dict[tuple[Partition, Key], asyncio.TimerHandle] = {}
         """Identities named, their events about to go (after ``grace_s``)."""
-        self.conflicts = 0
         book.listen(self._linked)
+        book.listen_forgotten(self._forgotten)
 
     def attach(self, submit: Submit) -> None:
         self._submit = submit
@@ -112,6 +112,7 @@ class WaitingRoom:
         now = time.monotonic()
         known: dict[Key, Person] = {}
         crowded: set[Key] = set()
+        forgotten: set[Key] = set()
         for record in records:
             try:
                 tracker.fetched(record.offset, now)
@@ -132,6 +133,9 @@ class WaitingRoom:
                 )
                 continue
             shelf.add(meaning.keys, record.offset, meaning.since_ms, meaning.kind, meaning.has_user)
+            if any(self._book.is_suppressed(k) for k in meaning.keys):
+                forgotten.add(meaning.keys[0])  # kept just before the request: discarded
+                continue
             person = self._book.find(meaning.keys)
             if person is not None:
                 known[meaning.keys[0]] = person
@@ -142,12 +146,14 @@ class WaitingRoom:
             del self._catching_up[partition]
             known |= {k: p for k in self._deferred[partition] if (p := self._book.owner_of(k))}
             self._deferred[partition].clear()
+        for key in forgotten:
+            self._wake(partition, key, why=FORGOTTEN)
         for key in known:
             self._named(partition, key)
         for key in crowded:
             over = shelf.oldest_beyond(key, self.rules.max_events)
             if over:
-                self._wake(partition, key, expire=True, offsets=over)
+                self._wake(partition, key, why=OVER, offsets=over)
         self._bound()
 
     def sweep(self) -> None:
@@ -156,7 +162,7 @@ class WaitingRoom:
         horizon_ms = round((self._clock() - self.rules.wait_s) * 1000)
         for partition, shelf in list(self._shelves.items()):
             for key, offsets in list(shelf.due(horizon_ms)):
-                self._wake(partition, key, expire=True, offsets=offsets)
+                self._wake(partition, key, why=OVER, offsets=offsets)
 
     def revoked(self, partitions: Iterable[Partition]) -> None:
         for partition in partitions:
@@ -182,13 +188,19 @@ class WaitingRoom:
             if key in shelf:
                 self._named(partition, key)
 
+    def _forgotten(self, key: Key) -> None:
+        """A deletion request suppressed ``key``: what waits under it is discarded."""
+        for partition, shelf in self._shelves.items():
+            if key in shelf:
+                self._wake(partition, key, why=FORGOTTEN)
+
     def _named(self, partition: Partition, key: Key) -> None:
         """``key`` names someone: its events go, once its partition has been read back and the
         grace is over."""
         if partition in self._catching_up:
             self._deferred[partition].add(key)
         elif self.rules.grace_s <= 0:
-            self._wake(partition, key, expire=False)
+            self._wake(partition, key, why=NAMED)
         elif (partition, key) not in self._due:
             loop = asyncio.get_running_loop()
             self._due[partition, key] = loop.call_later(
@@ -198,10 +210,10 @@ class WaitingRoom:
     def _graced(self, partition: Partition, key: Key) -> None:
         self._due.pop((partition, key), None)
         if partition in self._shelves:
-            self._wake(partition, key, expire=False)
+            self._wake(partition, key, why=NAMED)
 
     def _wake(
-        self, partition: Partition, key: Key, *, expire: bool, offsets: list[int] | None = None
+        self, partition: Partition, key: Key, *, why: str, offsets: list[int] | None = None
     ) -> None:
         shelf = self._shelves[partition]
         taken = shelf.take(key, offsets)
@@ -214,7 +226,7 @@ class WaitingRoom:
             None,
             None,
             members=[_member(h) for h in taken],
-            wake=Wake(key, expire=expire),
+            wake=Wake(key, why=why),
         )
         assert self._submit is not None, "the waiting room is not attached to a dispatcher"
         self._submit(work.key, work)
@@ -229,7 +241,7 @@ class WaitingRoom:
         for partition, shelf in list(self._shelves.items()):
             share = max(1, batch * shelf.events // max(1, self.events))
             for key, offsets in list(shelf.oldest_events(share)):
-                self._wake(partition, key, expire=True, offsets=offsets)
+                self._wake(partition, key, why=OVER, offsets=offsets)
         log.warning("waiting_room_full", limit=self.rules.max_total, expired_early=batch)
 
 

@@ -32,7 +32,7 @@ from consumer.engine import parcel
 from consumer.engine.outlets import ACTIVITY_TYPES
 from consumer.engine.results import Delivered, Refused
 from consumer.engine.source import Record
-from consumer.engine.work import Member, Work
+from consumer.engine.work import FORGOTTEN, OVER, Member, Work
 from consumer.errors import BrokerError
 from consumer.identity.book import Person
 from consumer.identity.decide import Deliver
@@ -69,8 +69,11 @@ class Waker:
 
     async def wake(self, work: Work) -> None:
         assert work.wake is not None
-        if work.wake.expire:
+        if work.wake.why == OVER:
             await self._expire(work)
+            return
+        if work.wake.why == FORGOTTEN:
+            await self._discard(work)
             return
         person = self._d.identities.book.owner_of(work.wake.key)
         if person is None:  # named, then gone again (deleted in Freshsales): they wait on
@@ -316,6 +319,21 @@ class Waker:
                 topic=work.record.topic,
                 partition=work.record.partition,
             )
+
+    # --- their person asked to be forgotten ---------------------------------------------------
+
+    async def _discard(self, work: Work) -> None:
+        """Never delivered, never dead-lettered (the letter would keep the person's data): the
+        waiting topic is told, the events are counted suppressed."""
+        await self._done(work)
+        for member in work.members:
+            self._d.done.settle_member(work, member, "suppressed")
+        log.info(
+            "suppressed_waiting",
+            events=len(work.members),
+            topic=work.record.topic,
+            partition=work.record.partition,
+        )
 
     async def _done(self, work: Work) -> None:
         assert work.wake is not None

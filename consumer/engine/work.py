@@ -56,14 +56,18 @@ def _mid_part(message_id: str) -> str:
     return f"{_SEPARATOR}messageId: {message_id}"
 
 
+NAMED, OVER, FORGOTTEN = "named", "over", "forgotten"
+
+
 @dataclass(frozen=True, slots=True)
 class Wake:
     """Work the waiting room made: the events waiting under ``key`` go — to their person, now
-    known (``expire`` False), or nowhere, their wait over. Its members are their offsets in the
-    waiting topic."""
+    named (``NAMED``); nowhere, their wait over (``OVER``: expired, or dead-lettered when they
+    carry a userId); or nowhere, their person asked to be forgotten (``FORGOTTEN``: discarded,
+    counted suppressed). Its members are their offsets in the waiting topic."""
 
     key: Key
-    expire: bool = False
+    why: str = NAMED
 
 
 @dataclass(slots=True)

@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from consumer.identity.entries import (
     AliasEntry,
     Entry,
+    ForgottenEntry,
     GoneEntry,
     Link,
     PersonEntry,
+    UnsuppressedEntry,
     person_key,
 )
 from translate import Key
@@ -107,6 +109,11 @@ class Book:
         self._aliases: dict[Key, Key] = {}
         self._max_aliases = max_pending_aliases
         self._listeners: list[Listener] = []
+        self._suppressed: dict[Key, Key] = {}
+        """Identity → the deletion request that suppressed it."""
+        self._requests: dict[Key, tuple[Key, ...]] = {}
+        """Deletion request → the identities it suppressed (what ``--undo`` lifts)."""
+        self._forgetting: list[Callable[[Key], None]] = []
         self.conflicts = 0
         """Soft identities a second person claimed (first identification wins)."""
 
@@ -145,6 +152,47 @@ class Book:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def listen_forgotten(self, listener: Callable[[Key], None]) -> None:
+        """Told each identity a deletion request suppresses (what waits under it goes)."""
+        self._forgetting.append(listener)
+
+    # --- deletion ------------------------------------------------------------------------------
+
+    @property
+    def suppressed(self) -> int:
+        return len(self._suppressed)
+
+    def is_suppressed(self, key: Key) -> bool:
+        return key in self._suppressed
+
+    def forget(
+        self, request: Key, keys: Iterable[Key], erased: Iterable[tuple[int, bool]]
+    ) -> ForgottenEntry:
+        """A deletion request named ``keys`` (``request`` first among them) and Freshsales erased
+        ``erased``: those people leave the map, and every identity of theirs, with ``keys``, is
+        suppressed. The record to write."""
+        people = set(erased)
+        for key in keys:
+            owner = self.owner_of(key)
+            if owner is not None:
+                people.add((owner.id, owner.lead))
+        named = dict.fromkeys([request, *keys])
+        for ident, lead in people:
+            person = self.get(ident, lead=lead)
+            if person is not None:
+                named.update(dict.fromkeys(person.identities()))
+        entry = ForgottenEntry(request, tuple(named), tuple(sorted(people)))
+        self.apply(entry)
+        return entry
+
+    def unsuppress(self, request: Key) -> UnsuppressedEntry | None:
+        """``forget --undo``: the record to write, or None when ``request`` suppressed nothing."""
+        if request not in self._requests:
+            return None
+        entry = UnsuppressedEntry(request)
+        self.apply(entry)
+        return entry
+
     # --- what this process learns ----------------------------------------------------------
 
     def learn(
@@ -168,10 +216,14 @@ class Book:
         accounts = record.get("sales_accounts")
         if isinstance(accounts, tuple) and accounts != person.accounts:
             person.accounts, changed = accounts, True
+        suppressed = self._suppressed
         for k in firm:
-            changed |= self._claim_firm(person, k)
+            if k not in suppressed:
+                changed |= self._claim_firm(person, k)
         conflicts = []
         for k in soft:
+            if k in suppressed:
+                continue  # a forgotten person's identity: never linked again
             owner_key = self._index.get(k)
             if owner_key is None:
                 self._link(person, k, soft=True)
@@ -192,6 +244,8 @@ class Book:
                 self.conflicts += 1
             return Aliased(None, conflict=a is not b)
         known, other = (a, second) if a is not None else (b, first)
+        if other in self._suppressed:
+            return Aliased(None)  # a forgotten person's identity: never linked again
         if known is None:
             self._pend(first, second)
             return Aliased(AliasEntry(first, second))
@@ -229,6 +283,8 @@ class Book:
             if first not in seen:
                 seen.add(second)
                 yield AliasEntry(first, second)
+        for request, keys in list(self._requests.items()):
+            yield ForgottenEntry(request, keys)
 
     # --- what the topic says ---------------------------------------------------------------
 
@@ -238,14 +294,37 @@ class Book:
             self._apply_person(entry)
         elif isinstance(entry, GoneEntry):
             self._drop(person_key(entry.id, lead=entry.lead))
+        elif isinstance(entry, ForgottenEntry):
+            self._apply_forgotten(entry)
+        elif isinstance(entry, UnsuppressedEntry):
+            for key in self._requests.pop(entry.request, ()):
+                if self._suppressed.get(key) == entry.request:
+                    del self._suppressed[key]
         else:
             a, b = self.owner_of(entry.first), self.owner_of(entry.second)
             if a is None and b is None:
                 self._pend(entry.first, entry.second)
-            elif a is None or b is None:
+            elif (a is None or b is None) and not self._suppressed.keys() & {
+                entry.first,
+                entry.second,
+            }:
                 known, other = (a, entry.second) if a is not None else (b, entry.first)
                 assert known is not None
                 self._link(known, other, soft=True)
+
+    def _apply_forgotten(self, entry: ForgottenEntry) -> None:
+        for ident, lead in entry.people:
+            self._drop(person_key(ident, lead=lead))
+        for key in entry.keys:
+            owner = self._index.get(key)
+            if owner is not None:  # a person the request did not name (known elsewhere)
+                self._drop(owner)
+            self._aliases.pop(self._aliases.pop(key, key), None)
+            self._suppressed[key] = entry.request
+        self._requests[entry.request] = entry.keys
+        for key in entry.keys:
+            for listener in self._forgetting:
+                listener(key)
 
     def _apply_person(self, entry: PersonEntry) -> None:
         key = person_key(entry.id, lead=entry.lead)
@@ -256,20 +335,24 @@ class Book:
             person = self._people[key] = Person(entry.id, entry.lead)
             person.owner_id, person.accounts = entry.owner_id, entry.accounts
             for k in entry.firm:
-                if k not in self._index:
+                if k not in self._index and k not in self._suppressed:
                     self._link(person, k, soft=False)
             for k in entry.soft:
-                if k not in self._index:
+                if k not in self._index and k not in self._suppressed:
                     self._link(person, k, soft=True)
             return
         if person is None:
             person = self._people[key] = Person(entry.id, entry.lead)
             self._gone.discard(key)
         person.owner_id, person.accounts = entry.owner_id, entry.accounts
+        suppressed = self._suppressed
         for k in entry.firm:
-            self._claim_firm(person, k)
-            self._provisional.discard(k)
+            if k not in suppressed:
+                self._claim_firm(person, k)
+                self._provisional.discard(k)
         for k in entry.soft:
+            if k in suppressed:
+                continue
             owner_key = self._index.get(k)
             if owner_key == key:
                 self._provisional.discard(k)
@@ -305,7 +388,8 @@ class Book:
         partner = self._aliases.pop(key, None)
         if partner is not None:  # a pending alias' ids are nobody's (else it was resolved)
             del self._aliases[partner]
-            self._link(person, partner, soft=True)
+            if partner not in self._suppressed:
+                self._link(person, partner, soft=True)
 
     def _unlink(self, key: Key) -> None:
         person = self._people[self._index.pop(key)]

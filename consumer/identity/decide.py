@@ -27,6 +27,11 @@ class Deliver:
 
 
 @dataclass(frozen=True, slots=True)
+class Suppress:
+    """The event names a person who asked to be forgotten: acknowledged, never delivered."""
+
+
+@dataclass(frozen=True, slots=True)
 class Wait:
     """Nobody the map knows, and no email to find them by: the event waits, under these
     identities (userId first), until an identify or an alias names the person."""
@@ -34,11 +39,29 @@ class Wait:
     keys: tuple[Key, ...]
 
 
-Decision = Deliver | Wait
+Decision = Deliver | Wait | Suppress
+
+
+def forgotten(names: Names, book: Book) -> bool:
+    """Whether ``names`` name a person who asked to be forgotten: by the email or the userId it
+    carries, or — carrying neither — by its anonymousId. (A new user on a browser a forgotten
+    person used is not suppressed for it: their own email or userId names them.)"""
+    if names.email is not None or names.user_id is not None:
+        return any(
+            book.is_suppressed(key)
+            for key in (
+                email_key(names.email) if names.email is not None else None,
+                id_key(names.user_id) if names.user_id is not None else None,
+            )
+            if key is not None
+        )
+    return names.anonymous_id is not None and book.is_suppressed(id_key(names.anonymous_id))
 
 
 def decide(translation: Translation, book: Book) -> Decision:
     names = translation.names
+    if forgotten(names, book):
+        return Suppress()
     if names.email is not None:
         if translation.type == "identify" and names.user_id is not None:
             theirs = book.owner_of(id_key(names.user_id))

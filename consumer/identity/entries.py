@@ -64,7 +64,26 @@ class AliasEntry:
     second: Key
 
 
-Entry = PersonEntry | GoneEntry | AliasEntry
+@dataclass(frozen=True, slots=True)
+class ForgottenEntry:
+    """A deletion request: ``people`` were erased from Freshsales, and ``keys`` — every identity
+    of theirs, and the one the request named (``request``) — name nobody the service may deliver
+    for, until the request is undone."""
+
+    request: Key
+    keys: tuple[Key, ...]
+    people: tuple[tuple[int, bool], ...] = ()
+    """(id, lead) of each person erased."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnsuppressedEntry:
+    """``forget --undo``: the identities the request named may be delivered for again."""
+
+    request: Key
+
+
+Entry = PersonEntry | GoneEntry | AliasEntry | ForgottenEntry | UnsuppressedEntry
 
 
 def person_key(ident: int, *, lead: bool) -> int:
@@ -95,8 +114,20 @@ def encode(entry: Entry) -> tuple[bytes, bytes]:
     if isinstance(entry, GoneEntry):
         value = {"f": FORMAT, "t": "gone", "id": entry.id, "lead": entry.lead}
         return record_key(entry.id, lead=entry.lead), orjson.dumps(value)
-    value = {"f": FORMAT, "t": "alias", "a": entry.first.hex(), "b": entry.second.hex()}
-    return b"a" + entry.first.hex().encode(), orjson.dumps(value)
+    if isinstance(entry, AliasEntry):
+        value = {"f": FORMAT, "t": "alias", "a": entry.first.hex(), "b": entry.second.hex()}
+        return b"a" + entry.first.hex().encode(), orjson.dumps(value)
+    key = b"f" + entry.request.hex().encode()
+    if isinstance(entry, ForgottenEntry):
+        value = {
+            "f": FORMAT,
+            "t": "forgotten",
+            "r": entry.request.hex(),
+            "keys": [k.hex() for k in entry.keys],
+            "people": [[ident, lead] for ident, lead in entry.people],
+        }
+        return key, orjson.dumps(value)
+    return key, orjson.dumps({"f": FORMAT, "t": "unsuppressed", "r": entry.request.hex()})
 
 
 class Unreadable(ValueError):
@@ -129,6 +160,11 @@ def decode(value: bytes | None) -> Entry | None:
             return GoneEntry(_int(data["id"]), data["lead"] is True)
         if kind == "alias":
             return AliasEntry(_key(data["a"]), _key(data["b"]))
+        if kind == "forgotten":
+            people = tuple((_int(p[0]), p[1] is True) for p in data.get("people", ()))
+            return ForgottenEntry(_key(data["r"]), _keys(data["keys"]), people)
+        if kind == "unsuppressed":
+            return UnsuppressedEntry(_key(data["r"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise Unreadable(f"a {kind} record without its fields: {exc!r}") from None
     raise Unreadable(f"unknown record type {kind!r}")

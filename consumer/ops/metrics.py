@@ -202,6 +202,20 @@ def _identities(service: Observed) -> Iterator[Metric]:
         "waiting events delivered on their person once known (a Before sign-up history)",
         stats.after_wait["stitched"],
     )
+    forgets = CounterMetricFamily(
+        PREFIX + "forget_requests",
+        "deletion requests (delete messages) by outcome: forgotten, nobody_found, refused,"
+        " failed, abandoned",
+        labels=("outcome",),
+    )
+    for outcome in sorted({"forgotten", "nobody_found", "refused", "failed"} | set(stats.forgets)):
+        forgets.add_metric((outcome,), stats.forgets[outcome])
+    yield forgets
+    yield _gauge(
+        "identities_suppressed",
+        "identities of people who asked to be forgotten: their events are suppressed",
+        book.suppressed,
+    )
     yield _counter(
         "expired_events",
         "waiting events whose wait ended without their person (anonymous ones; those with a"

@@ -63,6 +63,8 @@ def quota_fields(
         "stitched": stats.after_wait["stitched"],
         "expired": stats.after_wait["expired"],
         "link_conflicts": link_conflicts,
+        "forgotten": stats.forgets["forgotten"],
+        "suppressed": stats.outcomes["suppressed"] + stats.after_wait["suppressed"],
     }
 
 

@@ -51,6 +51,8 @@ class FakeFreshsales:
     """When set to an unset event, every call waits for it (a slow Freshsales)."""
     before: Callable[[Call], Awaitable[None]] | None = None
     """Awaited before each answer: a delay, or a wait for some calls only."""
+    answers: dict[str, Mapping[str, object]] = field(default_factory=dict)
+    """Fixed answers by resource (``filtered_search/contact`` → ``{"contacts": [...]}``)."""
     in_flight: int = 0
     most_concurrent: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -74,6 +76,8 @@ class FakeFreshsales:
             error = failure(call)
             if error is not None:
                 raise error
+        if call.resource in self.answers:
+            return Answer(200, self.answers[call.resource])
         return Answer(200, {self._envelope_name(call): self._record(call)})
 
     def fail(self, error: FreshsalesError, *, path: str | None = None, times: int = 1) -> None:
