@@ -3,10 +3,9 @@ it, or dead-letter it — then release its offsets. Decisions come from ``consum
 and ``consumer.identity``; this module carries them out.
 
 A piece of work is one event, or several folded into it while they waited (``folding``): merged
-identifies go out as one upsert, activities as one digest. When Freshsales refuses what stands
-for several, they are split (``apart``) so that only an event at fault is dead-lettered. Work
-the waiting room made — a visitor's history once they are known, or events whose wait is over —
-goes to ``waking``.
+identifies go out as one upsert, activities as one digest, taken apart again when refused
+(``unfolding``). Work the waiting room made — a visitor's history once they are known, or
+events whose wait is over — goes to ``waking``; a deletion request to ``forgetting``.
 
 Who the event is about is decided when its turn comes (``Identities.decide``): a person the
 identity map knows, an email to find them by, or — nobody and no email — the event waits in the
@@ -24,11 +23,9 @@ import asyncio
 from collections.abc import Callable
 
 from consumer.backoff import Backoff
-from consumer.engine import apart
 from consumer.engine.attempts import Attempts
 from consumer.engine.breaker import Breaker
 from consumer.engine.finishing import Finisher
-from consumer.engine.folding import digest_translation, merged_translation
 from consumer.engine.forgetting import Forgetter
 from consumer.engine.keeping import Keeper
 from consumer.engine.outlets import (
@@ -45,6 +42,7 @@ from consumer.engine.policy import RetryPolicy
 from consumer.engine.results import Delivered, Refused, Result, SplitIt, Suppressed
 from consumer.engine.source import Partition, Record
 from consumer.engine.stats import Stats
+from consumer.engine.unfolding import Unfolder
 from consumer.engine.waking import Waker
 from consumer.engine.work import Work
 from consumer.errors import BrokerError
@@ -107,6 +105,7 @@ class Deliverer:
             caller, standing, memory, policy=policy, breaker=breaker, done=self.done
         )
         self._keeper = Keeper(self)
+        self._unfolder = Unfolder(self)
         self._waker = Waker(self, put_back)
         self._forgetter = Forgetter(
             caller, identities, flavor, policy, key_refused=self._key_refused
@@ -149,7 +148,7 @@ class Deliverer:
         if work.error is not None:
             await self.dead_letter(work, work.error.reason, work.error, attempts=0)
         elif work.members:
-            await self._folded(work, urgent)
+            await self._unfolder.folded(work, urgent)
         elif t is not None and t.outcome is Outcome.LINK:
             await self._keeper.link(work, t)
         elif t is not None and t.outcome is Outcome.FORGET:
@@ -160,9 +159,9 @@ class Deliverer:
         elif activity_id(t) in self._memory.seen:
             self.done.finish(work, "deduplicated")
         else:
-            await self._decided(work, t, urgent)
+            await self.decided(work, t, urgent)
 
-    async def _decided(self, work: Work, translation: Translation, urgent: bool) -> None:
+    async def decided(self, work: Work, translation: Translation, urgent: bool) -> None:
         decision = self.identities.decide(translation)
         if isinstance(decision, Suppress):
             self.done.finish(work, "suppressed")
@@ -194,32 +193,6 @@ class Deliverer:
         else:
             self.done.finish(work, "forgotten", **audit)
 
-    async def _folded(self, work: Work, urgent: bool) -> None:
-        options = self.options()
-        if work.members[0].text is None:  # merged identifies
-            merged = merged_translation(work, options)
-            if merged is None:
-                await self._deliver_apart(work)  # each was valid alone: one by one, no guessing
-            else:
-                await self._decided(work, merged, urgent)
-            return
-        # A digest: what was delivered before (a replay, a restart), or is in it twice, is sent
-        # once at most.
-        seen, fresh, ids = self._memory.seen, [], set()
-        for member in work.members:
-            mid = member.message_id
-            if mid is not None and (mid in seen or mid in ids):
-                self.done.finish_member(work, member, "deduplicated")
-                continue
-            fresh.append(member)
-            if mid is not None:
-                ids.add(mid)
-        if len(fresh) == 1:
-            await self._alone(work, fresh[0].offset)
-        elif fresh:
-            part = apart.part(work, fresh)
-            await self._decided(part, digest_translation(part, fresh, options), False)
-
     async def _deliver(self, work: Work, translation: Translation, decision: Deliver) -> bool:
         """Deliver ``work`` (settling it either way); True when it was delivered."""
         if decision.by_id and work.event is not None:
@@ -244,7 +217,7 @@ class Deliverer:
                 await self.dead_letter(work, result.reason, result.error, attempts=result.attempt)
             elif isinstance(result, SplitIt):
                 holding.release()
-                await self._deliver_apart(work)
+                await self._unfolder.apart(work)
             return False
         finally:
             holding.release()
@@ -272,31 +245,6 @@ class Deliverer:
             # First identification wins: the anonymousId stays with whoever had it first.
             fields["link_conflicts"] = [k.hex()[:12] for k in conflicts]
         self.done.finish(work, "delivered", **fields)
-
-    async def _deliver_apart(self, work: Work) -> None:
-        """What stood for several, refused: each identify on its own; a digest in halves, down
-        to single events, so that only the one at fault is dead-lettered."""
-        self.done.log(work, "coalescing_undone", coalesced=len(work.members) - 1)
-        if work.members[0].text is None:
-            for member in work.members:
-                if member is work.members[0] and work.original is not None:
-                    first = apart.first(work)
-                    await self._decided(first, work.original, False)
-                else:
-                    await self._alone(work, member.offset)
-            return
-        options = self.options()
-        for half in apart.halves(work.members):
-            if len(half) == 1:
-                await self._alone(work, half[0].offset)
-            else:
-                part = apart.part(work, half)
-                await self._decided(part, digest_translation(part, half, options), False)
-
-    async def _alone(self, work: Work, offset: int) -> None:
-        """One event of a folded work, read again and sent on its own."""
-        record = await self.record_at(work, offset)
-        await self.handle(apart.alone(work, record, self.options()))
 
     async def record_at(self, work: Work, offset: int) -> Record:
         """The record at ``offset`` of ``work``'s partition: its own, or read again."""

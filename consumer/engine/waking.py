@@ -10,10 +10,7 @@ messageId, every messageId into the ledger. A history Freshsales refuses is spli
 to the event at fault, which alone is dead-lettered — with the bytes, key and headers it had in
 its source topic.
 
-Their wait over: events that carry only an anonymousId expire (counted, one log line per
-visitor: an anonymous visitor who never signs up is not an error); events with a userId are
-dead-lettered ``unknown_person`` (an identify without email: ``missing_email``), to be replayed
-once the person exists.
+Their wait over, or their person forgotten: ``expiring``.
 
 Either way the waiting topic is told (``WaitingLog.done``) before the events' offsets are
 finished there, so that a restart does not bring them back; a crash before that brings them back
@@ -22,18 +19,16 @@ once more, and the ledger keeps their activities from being sent twice.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from consumer.backoff import Backoff
 from consumer.engine import parcel
+from consumer.engine.expiring import discard, done_waiting, expire, letter
 from consumer.engine.outlets import ACTIVITY_TYPES
 from consumer.engine.results import Delivered, Refused
 from consumer.engine.source import Record
 from consumer.engine.work import FORGOTTEN, OVER, Member, Work
-from consumer.errors import BrokerError
 from consumer.identity.book import Person
 from consumer.identity.decide import Deliver
 from consumer.logs import get_logger
@@ -55,7 +50,6 @@ if TYPE_CHECKING:
     from consumer.engine.delivery import Deliverer
 
 log = get_logger(__name__)
-DONE_BACKOFF = Backoff(0.5, 30.0)
 MAX_LINE = 1_000
 """A history line longer than this is cut (a history has no "alone" for it to go to)."""
 
@@ -70,10 +64,10 @@ class Waker:
     async def wake(self, work: Work) -> None:
         assert work.wake is not None
         if work.wake.why == OVER:
-            await self._expire(work)
+            await expire(self._d, work)
             return
         if work.wake.why == FORGOTTEN:
-            await self._discard(work)
+            await discard(self._d, work)
             return
         person = self._d.identities.book.owner_of(work.wake.key)
         if person is None:  # named, then gone again (deleted in Freshsales): they wait on
@@ -122,7 +116,7 @@ class Waker:
             chars += len(line.text) + (1 if len(chunk) > 1 else 0)
         if chunk and not await self._history(work, chunk, person, outcomes):
             return
-        await self._done(work)
+        await done_waiting(d, work)
         stitched = sum(1 for o in outcomes.values() if o == "stitched")
         for member in work.members:
             outcome = outcomes.get(member.offset, "stitched")
@@ -162,7 +156,7 @@ class Waker:
             try:
                 translation = _translate(source, options)
             except TranslationError as error:
-                await self._letter(work, member, source, error.reason, error, outcomes)
+                await letter(d, work, member, source, error.reason, error, outcomes)
                 continue
             member.type, member.message_id = translation.type, translation.message_id
             mid = translation.message_id if translation.type in ACTIVITY_TYPES else None
@@ -253,100 +247,7 @@ class Waker:
         outcomes: dict[int, str],
     ) -> None:
         for member, source, _ in events:
-            await self._letter(work, member, source, reason, error, outcomes)
-
-    async def _letter(
-        self,
-        work: Work,
-        member: Member,
-        source: Record,
-        reason: Reason,
-        error: DestinationError,
-        outcomes: dict[int, str],
-    ) -> None:
-        d = self._d
-        await d.letters.write(source, reason, error, 0)
-        d.stats.dead_letters[reason.value] += 1
-        outcomes[member.offset] = "dead_lettered"
-        d.done.log(
-            work,
-            "dead_lettered",
-            offset=member.offset,
-            type=member.type,
-            message_id=member.message_id,
-            reason=reason.value,
-            error=error,
-        )
-
-    # --- their wait over ----------------------------------------------------------------------
-
-    async def _expire(self, work: Work) -> None:
-        d = self._d
-        outcomes: dict[int, str] = {}
-        for member in work.members:
-            if not member.user:
-                outcomes[member.offset] = "expired"
-                continue
-            record = await d.record_at(work, member.offset)
-            try:
-                source = parcel.source_record(record)
-            except (KeyError, ValueError):
-                source = None
-            if source is None or record.value is None:
-                outcomes[member.offset] = "expired"
-                continue
-            reason = Reason.MISSING_EMAIL if member.type == "identify" else Reason.UNKNOWN_PERSON
-            error = TranslationError(
-                reason,
-                "no email, and nobody known by its userId turned up while it waited"
-                if reason is Reason.MISSING_EMAIL
-                else "nobody known by its userId turned up while it waited (IDENTITY_WAIT_SECONDS);"
-                " replay it once an identify of this userId has been delivered",
-            )
-            await self._letter(work, member, source, reason, error, outcomes)
-        await self._done(work)
-        expired = [m for m in work.members if outcomes.get(m.offset) == "expired"]
-        for member in work.members:
-            d.done.settle_member(work, member, outcomes.get(member.offset, "expired"))
-        if expired:
-            oldest = min(m.since_ms for m in expired) / 1000
-            log.info(
-                "expired",
-                visitor=work.wake.key.hex()[:12] if work.wake else None,
-                events=len(expired),
-                types=sorted({m.type for m in expired}),
-                waited_s=round(max(0.0, datetime.now(UTC).timestamp() - oldest)),
-                topic=work.record.topic,
-                partition=work.record.partition,
-            )
-
-    # --- their person asked to be forgotten ---------------------------------------------------
-
-    async def _discard(self, work: Work) -> None:
-        """Never delivered, never dead-lettered (the letter would keep the person's data): the
-        waiting topic is told, the events are counted suppressed."""
-        await self._done(work)
-        for member in work.members:
-            self._d.done.settle_member(work, member, "suppressed")
-        log.info(
-            "suppressed_waiting",
-            events=len(work.members),
-            topic=work.record.topic,
-            partition=work.record.partition,
-        )
-
-    async def _done(self, work: Work) -> None:
-        assert work.wake is not None
-        offsets = [m.offset for m in work.members]
-        delays = DONE_BACKOFF.delays()
-        while True:
-            try:
-                await self._d.waiting.done(work.record.partition, work.wake.key, offsets)
-                return
-            except BrokerError as exc:
-                delay = next(delays)
-                self._d.done.log(work, "waiting_done_retrying", error=exc, delay_s=delay)
-                await asyncio.sleep(delay)
+            await letter(self._d, work, member, source, reason, error, outcomes)
 
 
 def _translate(source: Record, options: Options) -> Translation:

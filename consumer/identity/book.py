@@ -25,78 +25,26 @@ same records holds the same map. The rules that make that true:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
 
+from consumer.identity.aliases import PendingAliases
 from consumer.identity.entries import (
     AliasEntry,
     Entry,
     ForgottenEntry,
     GoneEntry,
-    Link,
     PersonEntry,
     UnsuppressedEntry,
     person_key,
 )
+from consumer.identity.person import LEAD, Aliased, Learned, Listener, Person
+from consumer.identity.suppression import Forgotten, Suppressions
 from translate import Key
 
-LEAD = "Lead"
-CONTACT = "Contact"
+__all__ = ["Book", "Person"]
+
 MAX_PENDING_ALIASES = 100_000
 """Aliases between two identities nobody is known by yet, kept at most (the oldest go first)."""
-
-
-@dataclass(slots=True, eq=False)
-class Person:
-    id: int
-    lead: bool
-    owner_id: int | None = None
-    accounts: tuple[Link, ...] | None = None
-    firm: list[Key] = field(default_factory=list)
-    soft: list[Key] = field(default_factory=list)
-
-    @property
-    def key(self) -> int:
-        return person_key(self.id, lead=self.lead)
-
-    def record(self) -> dict[str, object]:
-        """The person as a chain of requests reads them (``translate.plan``)."""
-        record: dict[str, object] = {
-            "id": self.id,
-            "targetable_type": LEAD if self.lead else CONTACT,
-        }
-        if self.owner_id is not None:
-            record["owner_id"] = self.owner_id
-        if self.accounts is not None:
-            record["sales_accounts"] = self.accounts
-        return record
-
-    def identities(self) -> Iterator[Key]:
-        yield from self.firm
-        yield from self.soft
-
-
-@dataclass(frozen=True, slots=True)
-class Learned:
-    """What an answer taught: the person, whether their record must be written, and the soft
-    identities another person already had (first identification wins)."""
-
-    person: Person
-    changed: bool
-    conflicts: tuple[Key, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Aliased:
-    """What an alias did: the record to write (None: nothing changed), and whether the two
-    identities already named two different people (nothing is merged or moved then)."""
-
-    entry: Entry | None
-    conflict: bool = False
-
-
-Listener = Callable[[Key, Person], None]
-"""Told each time an identity comes to name a person (the waiting events of it can go)."""
 
 
 class Book:
@@ -106,14 +54,9 @@ class Book:
         self._provisional: set[Key] = set()
         self._gone: set[int] = set()
         """People removed since this process started: a snapshot must not bring them back."""
-        self._aliases: dict[Key, Key] = {}
-        self._max_aliases = max_pending_aliases
+        self._aliases = PendingAliases(max_pending_aliases)
         self._listeners: list[Listener] = []
-        self._suppressed: dict[Key, Key] = {}
-        """Identity → the deletion request that suppressed it."""
-        self._requests: dict[Key, tuple[Key, ...]] = {}
-        """Deletion request → the identities it suppressed (what ``--undo`` lifts)."""
-        self._forgetting: list[Callable[[Key], None]] = []
+        self._suppressed = Suppressions()
         self.conflicts = 0
         """Soft identities a second person claimed (first identification wins)."""
 
@@ -128,7 +71,7 @@ class Book:
 
     @property
     def pending_aliases(self) -> int:
-        return len(self._aliases) // 2
+        return len(self._aliases)
 
     def people(self) -> Iterator[Person]:
         return iter(list(self._people.values()))
@@ -152,9 +95,8 @@ class Book:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def listen_forgotten(self, listener: Callable[[Key], None]) -> None:
-        """Told each identity a deletion request suppresses (what waits under it goes)."""
-        self._forgetting.append(listener)
+    def listen_forgotten(self, listener: Forgotten) -> None:
+        self._suppressed.listen(listener)
 
     # --- deletion ------------------------------------------------------------------------------
 
@@ -187,7 +129,7 @@ class Book:
 
     def unsuppress(self, request: Key) -> UnsuppressedEntry | None:
         """``forget --undo``: the record to write, or None when ``request`` suppressed nothing."""
-        if request not in self._requests:
+        if not self._suppressed.requested(request):
             return None
         entry = UnsuppressedEntry(request)
         self.apply(entry)
@@ -247,7 +189,7 @@ class Book:
         if other in self._suppressed:
             return Aliased(None)  # a forgotten person's identity: never linked again
         if known is None:
-            self._pend(first, second)
+            self._aliases.add(first, second)
             return Aliased(AliasEntry(first, second))
         self._link(known, other, soft=True)
         self._provisional.add(other)
@@ -278,12 +220,9 @@ class Book:
         """Records that restate the whole map."""
         for person in self.people():
             yield self.entry(person, snapshot=True)
-        seen: set[Key] = set()
-        for first, second in list(self._aliases.items()):
-            if first not in seen:
-                seen.add(second)
-                yield AliasEntry(first, second)
-        for request, keys in list(self._requests.items()):
+        for first, second in self._aliases.pairs():
+            yield AliasEntry(first, second)
+        for request, keys in self._suppressed.requests():
             yield ForgottenEntry(request, keys)
 
     # --- what the topic says ---------------------------------------------------------------
@@ -297,17 +236,14 @@ class Book:
         elif isinstance(entry, ForgottenEntry):
             self._apply_forgotten(entry)
         elif isinstance(entry, UnsuppressedEntry):
-            for key in self._requests.pop(entry.request, ()):
-                if self._suppressed.get(key) == entry.request:
-                    del self._suppressed[key]
+            self._suppressed.lift(entry.request)
         else:
             a, b = self.owner_of(entry.first), self.owner_of(entry.second)
             if a is None and b is None:
-                self._pend(entry.first, entry.second)
-            elif (a is None or b is None) and not self._suppressed.keys() & {
-                entry.first,
-                entry.second,
-            }:
+                self._aliases.add(entry.first, entry.second)
+            elif (a is None or b is None) and not (
+                entry.first in self._suppressed or entry.second in self._suppressed
+            ):
                 known, other = (a, entry.second) if a is not None else (b, entry.first)
                 assert known is not None
                 self._link(known, other, soft=True)
@@ -319,12 +255,8 @@ class Book:
             owner = self._index.get(key)
             if owner is not None:  # a person the request did not name (known elsewhere)
                 self._drop(owner)
-            self._aliases.pop(self._aliases.pop(key, key), None)
-            self._suppressed[key] = entry.request
-        self._requests[entry.request] = entry.keys
-        for key in entry.keys:
-            for listener in self._forgetting:
-                listener(key)
+            self._aliases.take(key)
+        self._suppressed.add(entry.request, entry.keys)
 
     def _apply_person(self, entry: PersonEntry) -> None:
         key = person_key(entry.id, lead=entry.lead)
@@ -385,11 +317,10 @@ class Book:
         (person.soft if soft else person.firm).append(key)
         for listener in self._listeners:
             listener(key, person)
-        partner = self._aliases.pop(key, None)
-        if partner is not None:  # a pending alias' ids are nobody's (else it was resolved)
-            del self._aliases[partner]
-            if partner not in self._suppressed:
-                self._link(person, partner, soft=True)
+        partner = self._aliases.take(key)
+        # A pending alias' ids are nobody's (else it was resolved): the partner joins them.
+        if partner is not None and partner not in self._suppressed:
+            self._link(person, partner, soft=True)
 
     def _unlink(self, key: Key) -> None:
         person = self._people[self._index.pop(key)]
@@ -403,14 +334,3 @@ class Book:
         for k in person.identities():  # a person's lists hold exactly the keys indexed to them
             del self._index[k]
             self._provisional.discard(k)
-
-    def _pend(self, first: Key, second: Key) -> None:
-        for k in (first, second):
-            old = self._aliases.pop(k, None)
-            if old is not None:
-                self._aliases.pop(old, None)
-        self._aliases[first] = second
-        self._aliases[second] = first
-        while len(self._aliases) > 2 * self._max_aliases:
-            oldest = next(iter(self._aliases))
-            self._aliases.pop(self._aliases.pop(oldest), None)
