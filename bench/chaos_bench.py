@@ -4,16 +4,19 @@ Run with ``python -m bench.chaos_bench [--minutes M] [--short] [--seed N]``; wri
 bench/results/chaos.json with the machine and versions (``--short``: a 30-second form that
 the test suite runs, ``tests/test_chaos.py``; it writes nothing unless ``--output`` says where).
 
-For the chosen time, while events stream into the topic at a steady rate (each user's identifies
-with a new version of the first name, and track/page events, keyed by userId), the service runs
+For the chosen time, while events stream into the topic at a steady rate — each user first an
+anonymous visitor's page view (keyed by its anonymousId), then identifies with the database
+userId, the email and a new version of the first name, and track/page events that name the user
+by userId alone, keyed by userId, as a website sends them — the service runs
 as a process (``python -m consumer run``, production defaults: coalescing, skip-unchanged,
 the ledger) and is killed with SIGKILL at random moments and started again. The simulator fails
 5% of calls (500/502/503), drops 2%, answers after 10 ms, takes 0.5 s for one call in 40, and
 answers one in 250 with a 429 and ``Retry-After: 1``. Then production stops, a last process
 finishes everything, and the CRM is held against what was produced (``sandbox.audit``):
 
-- lost: a track/page messageId without its sales activity, or a contact whose first name is not
-  the user's last version — must be 0;
+- lost: a track/page messageId without its sales activity (a visitor's page view in the history
+  of the lead they became), or a contact whose first name is not the user's last version — must
+  be 0;
 - repeated: activities per messageId beyond one, accepted upserts per (email, version) beyond
   one, and both per crash;
 - dead letters: every event here is valid, so 0.
@@ -108,7 +111,7 @@ async def run_chaos(broker: Broker, plan: Plan) -> dict[str, Any]:
     suffix = uuid.uuid4().hex[:8]
     topic, group = f"chaos-{suffix}", f"chaos-{suffix}"
     await create_topic(broker.bootstrap_servers, topic, PARTITIONS)
-    stream = UserStream(plan.users, plan.activities_per_identify, run=suffix)
+    stream = UserStream(plan.users, plan.activities_per_identify, run=suffix, visitors=True)
     config = SimulatorConfig(
         api_key=API_KEY,
         per_minute=0,
@@ -160,6 +163,9 @@ async def run_chaos(broker: Broker, plan: Plan) -> dict[str, Any]:
                         await until_committed(
                             broker, topic, group, stream.produced.events, plan.drain_timeout_s
                         )
+                        # The visitors' page views that waited are delivered once the waiting
+                        # topic's commit position reaches its end.
+                        await until_drained(broker, f"{group}.waiting", group, plan.drain_timeout_s)
                     finally:
                         process.send_signal(signal.SIGTERM)
                         final_status = await process.wait()
@@ -174,13 +180,21 @@ async def run_chaos(broker: Broker, plan: Plan) -> dict[str, Any]:
             outcomes = lives.events()
         letters = await count_records(broker, f"{topic}.dlq")
     finally:
-        await delete_topics(broker.bootstrap_servers, [topic, f"{topic}.dlq", f"{group}.delivered"])
+        await delete_topics(
+            broker.bootstrap_servers,
+            [
+                topic,
+                f"{topic}.dlq",
+                *(f"{group}.{name}" for name in ("delivered", "identities", "waiting")),
+            ],
+        )
     kills = len(lives.killed_at)
     return {
         "what": "SIGKILLs at random moments during a stream of events, Freshsales misbehaving",
         "plan": {**asdict(plan), "alive_s": list(plan.alive_s)},
         "events": result.events,
         "track_page_events": result.activities,
+        "anonymous_page_views": stream.produced.visits,
         "identifies": result.events - result.activities,
         "users": plan.users,
         "lost": result.lost,
@@ -270,6 +284,25 @@ async def until_committed(
         await consumer.stop()
 
 
+async def until_drained(broker: Broker, topic: str, group: str, timeout_s: float) -> None:
+    """Wait until ``group``'s commit position is at the end of every partition of ``topic``."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=broker.bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]  # as the source has
+        async with asyncio.timeout(timeout_s):
+            while True:
+                ends = await consumer.end_offsets(parts)
+                committed = [await consumer.committed(tp) or 0 for tp in parts]
+                if all(c >= ends[tp] for tp, c in zip(parts, committed, strict=True)):
+                    return
+                await asyncio.sleep(0.5)
+    finally:
+        await consumer.stop()
+
+
 async def count_records(broker: Broker, topic: str) -> int:
     """Records in ``topic`` (0 when it does not exist), from the high watermarks."""
     admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
@@ -306,7 +339,8 @@ async def count_records(broker: Broker, topic: str) -> int:
 def summary(report: dict[str, Any]) -> Iterator[str]:
     per_crash = report["duplicates_per_crash"]
     yield (
-        f"{report['events']:,} events ({report['track_page_events']:,} track/page,"
+        f"{report['events']:,} events ({report['track_page_events']:,} track/page, of them"
+        f" {report['anonymous_page_views']:,} anonymous page views,"
         f" {report['identifies']:,} identifies, {report['users']} users),"
         f" {report['restarts']} SIGKILLs and restarts in {report['time_s']['total']} s"
         f" (chaos {report['time_s']['chaos']} s, drain {report['time_s']['drain']} s)"

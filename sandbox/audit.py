@@ -2,7 +2,8 @@
 simulated CRM, and the audit.
 
 Every user's events are keyed by userId, in order: an identify carrying a new version of the
-first name (``v000``, ``v001``, …), then track and page events, then the next version. After a
+first name (``v000``, ``v001``, …), then track and page events naming the user by userId alone,
+then the next version (optionally after an anonymous page view of the visitor they were). After a
 run, the simulator answers the questions the guarantees are about:
 
 - lost: a track/page messageId with no sales activity, or a contact whose first name is not the
@@ -16,7 +17,10 @@ Used by the crash tests and ``bench.chaos_bench``; the service never imports it.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,25 +46,49 @@ class Produced:
     """messageIds of the track and page events."""
     versions: dict[str, list[str]] = field(default_factory=dict)
     """email → the first names its identifies carried, in order."""
+    visits: int = 0
+    """Anonymous page views among the activities (they reach the person as history)."""
 
 
 class UserStream:
-    """Events of ``users`` users, round robin, each user's in order: an identify with the next
-    version, then ``activities`` track/page events (alternating), then the next identify."""
+    """Events of ``users`` users, round robin, each user's in order, as a website sends them: an
+    identify with the next version (the database userId, the email), then ``activities``
+    track/page events that name the person by their userId alone, then the next identify.
 
-    def __init__(self, users: int, activities: int = 2, run: str = "run") -> None:
+    With ``visitors``, each user is first an anonymous visitor: a page view with only an
+    anonymousId (keyed by it, so it may reach another partition than the identify), which the
+    first identify links by carrying the same anonymousId — the page reaches the person as their
+    history, or directly when the identify came first."""
+
+    def __init__(
+        self, users: int, activities: int = 2, run: str = "run", *, visitors: bool = False
+    ) -> None:
         self.users = users
         self.activities = activities
         self.run = run
+        self.visitors = visitors
         self.produced = Produced()
         self._steps = [0] * users
+        self._visited = [not visitors] * users
+        # Database ids: numbers, distinct per run (each run has its own identity map anyway).
+        self._base = (zlib.crc32(run.encode()) % 9_000 + 1_000) * 1_000_000
+        self._round = self._events()
 
     def email(self, user: int) -> str:
         return f"{self.run}-user{user}@example.org"
 
+    def user_id(self, user: int) -> str:
+        return str(self._base + user)
+
+    def anonymous_id(self, user: int) -> str:
+        digest = hashlib.sha256(f"{self.run}/{user}".encode()).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
+
     def take(self, count: int) -> list[Record]:
         """The next ``count`` events as (key, value) records, noted in ``produced``."""
-        return [record for _, record in zip(range(count), self._events(), strict=False)]
+        # One round robin across calls: a burst of a few events continues where the last
+        # stopped rather than starting again at user 0.
+        return [next(self._round) for _ in range(count)]
 
     def _events(self) -> Iterator[Record]:
         while True:
@@ -68,10 +96,13 @@ class UserStream:
                 yield self._next(user)
 
     def _next(self, user: int) -> Record:
+        if not self._visited[user]:
+            self._visited[user] = True
+            return self._visit(user)
         step = self._steps[user]
         self._steps[user] += 1
         version, position = divmod(step, self.activities + 1)
-        user_id = f"{self.run}-user-{user}"
+        user_id = self.user_id(user)
         email = self.email(user)
         when = (START + timedelta(seconds=step)).isoformat()
         mid = f"{self.run}-{user}-{step}"
@@ -85,6 +116,8 @@ class UserStream:
                 "timestamp": when,
                 "traits": {"email": email, "firstName": first, "lastName": "Chaos"},
             }
+            if self.visitors and version == 0:
+                event["anonymousId"] = self.anonymous_id(user)
             self.produced.versions.setdefault(email, []).append(first)
         else:
             kind = "track" if position % 2 else "page"
@@ -93,7 +126,6 @@ class UserStream:
                 "userId": user_id,
                 "messageId": mid,
                 "timestamp": when,
-                "context": {"traits": {"email": email}},
                 "properties": {"step": step, "url": f"https://example.org/{step}"},
             }
             if kind == "track":
@@ -103,6 +135,22 @@ class UserStream:
             self.produced.activities.add(mid)
         self.produced.events += 1
         return user_id.encode(), orjson.dumps(event)
+
+    def _visit(self, user: int) -> Record:
+        anonymous_id = self.anonymous_id(user)
+        mid = f"{self.run}-{user}-visit"
+        event = {
+            "type": "page",
+            "anonymousId": anonymous_id,
+            "messageId": mid,
+            "timestamp": (START - timedelta(minutes=5)).isoformat(),
+            "name": "Pricing",
+            "properties": {"url": "https://example.org/pricing"},
+        }
+        self.produced.activities.add(mid)
+        self.produced.visits += 1
+        self.produced.events += 1
+        return anonymous_id.encode(), orjson.dumps(event)
 
 
 def message_ids_of(body: object) -> list[str]:
