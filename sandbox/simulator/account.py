@@ -21,6 +21,8 @@ from sandbox.simulator.validate import Checker, Rules
 
 PERSON_UNIQUE = ("emails", "mobile_number", "external_id")
 TARGETS = {"Contact": "contacts", "SalesAccount": "sales_accounts", "Deal": "deals"}
+# What a DELETE sends to the recycle bin and a forget purges (a sales activity is just removed).
+RECYCLED = frozenset({"contacts", "sales_accounts", "deals", "leads"})
 # Far above any record id an account will reach, so seeded and record ids never meet.
 _SEED_OFFSET = 900_000_000
 _FLAVOR_SPAN = 1_000_000_000
@@ -44,7 +46,13 @@ class Account:
             "sales_accounts": ("name",),
             "deals": config.deal_unique_fields,
         }
-        self.store = Store(modules_of(flavor), self.unique, itertools.count(base).__next__, clock)
+        self.store = Store(
+            modules_of(flavor),
+            self.unique,
+            itertools.count(base).__next__,
+            clock,
+            recycled=RECYCLED,
+        )
         self.renderer = Renderer(self.catalog, self.store, config.zone(), zulu=flavor == "classic")
         self.target_types = {**TARGETS, **({"Lead": "leads"} if flavor == "classic" else {})}
         rules = Rules(
@@ -99,11 +107,25 @@ class Account:
             values["deal_stage_id"] = self.seed.first_stage_of_pipeline[pipeline]
         return values
 
+    def forget(self, module: str, ident: int) -> bool:
+        """Purge a record, live or in the bin, with the sales activities about it."""
+        targeted_as = next(kind for kind, target in self.target_types.items() if target == module)
+        return self.store.forget(module, ident, targeted_as)
+
     def render(self, module: str, record: Record, *, accounts: bool = False) -> dict[str, Any]:
         return self.renderer.record(module, record, accounts=accounts)
 
     def state(self) -> dict[str, list[dict[str, Any]]]:
-        return {
+        state = {
             module: [self.render(module, r, accounts=True) for r in records.values()]
             for module, records in self.store.records.items()
         }
+        state["recycle_bin"] = [
+            {
+                "module": module,
+                "deleted_at": self.renderer.stamp(record["deleted_at"]),
+                "record": self.render(module, record, accounts=True),
+            }
+            for (module, _), record in self.store.bin.items()
+        ]
+        return state

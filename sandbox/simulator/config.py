@@ -116,6 +116,9 @@ class SimulatorConfig:
     owners: tuple[str, ...] = ("Sam Admin", "Riley Seller")  # the first owns the API key
     max_sales_accounts: int = 10
     one_primary_required: bool = True
+    # An admin can bar users from forgetting records: DELETE …/forget is then a 403, while a plain
+    # DELETE (to the recycle bin) still works.
+    forget_allowed: bool = True
     first_id: int = 70_000_000_001
     # The request log keeps the most recent entries only, so a long benchmark run stays bounded.
     log_limit: int = 10_000  # 0 = keep every request

@@ -1,7 +1,8 @@
 """The API operations on one account, free of HTTP: a parsed call in, ``(status, answer)`` out.
 
 Upsert, plain create, field checks (in validate.py) and sales activities follow
-docs/simulator.md, "What it enforces".
+docs/simulator.md, "What it enforces". Delete and forget are in deletion.py, the searches in
+search.py.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class Call:
     ident: int | None
     query: Mapping[str, str]
     body: Mapping[str, Any]
+    # The modules the calling key may not touch; the server refuses the route's own module
+    # before the call, a handler reaching further (a lookup's entities) checks the others.
+    forbidden: frozenset[str] = frozenset()
 
 
 def create(call: Call) -> Answer:
@@ -76,18 +80,12 @@ def update(call: Call) -> Answer:
     return 200, _wrap(call, _save(acct, module, existing["id"], values))
 
 
-def destroy(call: Call) -> Answer:
-    _existing(call)
-    call.account.store.delete(call.module, call.ident or 0)
-    return 200, True
-
-
 def index(call: Call) -> Answer:
     page = _bounded(call.query, "page", 1, 1, None)
     per_page = _bounded(call.query, "per_page", 25, 1, 100)
     records = list(call.account.store.records[call.module].values())
     chosen = records[(page - 1) * per_page : page * per_page]
-    accounts = _includes_accounts(call)
+    accounts = includes_accounts(call)
     return 200, {
         call.module: [call.account.render(call.module, r, accounts=accounts) for r in chosen],
         "meta": {"total_pages": math.ceil(len(records) / per_page), "total": len(records)},
@@ -228,18 +226,23 @@ def _record_body(call: Call, *, upsert: bool) -> Mapping[str, Any]:
 def _existing(call: Call) -> Record:
     record = call.account.store.get(call.module, call.ident or 0)
     if record is None:
-        singular = call.account.catalog[call.module].singular.replace("_", " ").capitalize()
-        raise ApiError(404, f"{singular} {call.ident} not found")
+        raise not_found(call)
     return record
+
+
+def not_found(call: Call) -> ApiError:
+    """The 404 of a record id its module does not hold: "Deal 70000000999 not found"."""
+    singular = call.account.catalog[call.module].singular.replace("_", " ").capitalize()
+    return ApiError(404, f"{singular} {call.ident} not found")
 
 
 def _wrap(call: Call, record: Record) -> dict[str, Any]:
     fields = call.account.catalog[call.module]
-    accounts = _includes_accounts(call)
+    accounts = includes_accounts(call)
     return {fields.singular: call.account.render(call.module, record, accounts=accounts)}
 
 
-def _includes_accounts(call: Call) -> bool:
+def includes_accounts(call: Call) -> bool:
     return "sales_accounts" in call.query.get("include", "").split(",")
 
 

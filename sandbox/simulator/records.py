@@ -3,11 +3,15 @@
 A write is all or nothing: the new record is built beside the old one, its unique values are
 checked against every other record, and only then does it replace the old one. Upsert look-ups
 go through the indexes, so a benchmark with many records does not slow down per request.
+
+A delete is soft, as in the real CRM: the record leaves its module (and every index, so its unique
+values are free again) for the recycle bin. Only a forget purges it for good, bin included, with
+the sales activities about it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from sandbox.simulator.scalars import Email
@@ -38,11 +42,16 @@ class Store:
         unique: Mapping[str, tuple[str, ...]],
         new_id: Callable[[], int],
         clock: Callable[[], float],
+        recycled: frozenset[str] = frozenset(),
     ) -> None:
         self.unique = unique
         self.new_id = new_id
         self.clock = clock
         self.records: dict[str, dict[int, Record]] = {m: {} for m in modules}
+        self.recycled = recycled
+        # Deleted records of the ``recycled`` modules, each with its ``deleted_at``, in the order
+        # they were deleted.
+        self.bin: dict[tuple[str, int], Record] = {}
         self._index: dict[str, dict[str, dict[str, int]]] = {
             m: {f: {} for f in unique.get(m, ())} for m in modules
         }
@@ -84,22 +93,58 @@ class Store:
         return new
 
     def delete(self, module: str, ident: int) -> bool:
-        record = self.records[module].pop(ident, None)
+        """Take a live record out of its module: into the bin when the module has one."""
+        record = self._remove(module, ident)
         if record is None:
             return False
+        if module in self.recycled:
+            self.bin[module, ident] = {**record, "deleted_at": self.clock()}
+        return True
+
+    def forget(self, module: str, ident: int, targeted_as: str) -> bool:
+        """Purge a record, live or in the bin, and the sales activities whose target it is
+        (``targetable_type`` ``targeted_as``); False when neither holds it."""
+        record = self._remove(module, ident) or self.bin.pop((module, ident), None)
+        if record is None:
+            return False
+        activities = self.records.get("sales_activities", {})
+        about = [
+            key
+            for key, activity in activities.items()
+            if activity.get("targetable_type") == targeted_as
+            and activity.get("targetable_id") == ident
+        ]
+        for key in about:
+            self._remove("sales_activities", key)
+        return True
+
+    def _remove(self, module: str, ident: int) -> Record | None:
+        record = self.records[module].pop(ident, None)
+        if record is None:
+            return None
         self._unindex(module, record)
-        # Links to a deleted record go too, as the real CRM drops them from the other side.
+        # Links to a deleted record go too, as the real CRM drops them from the other side;
+        # records in the bin lose them as well, so none ever points at a record that is gone.
         if module == "sales_accounts":
-            for contact in self.records.get("contacts", {}).values():
+            for contact in self._everywhere("contacts"):
                 links = contact.get("sales_accounts", [])
                 contact["sales_accounts"] = [link for link in links if link[0] != ident]
-            for deal in self.records.get("deals", {}).values():
+            for deal in self._everywhere("deals"):
                 if deal.get("sales_account_id") == ident:
                     deal["sales_account_id"] = None
         if module == "contacts":
-            for deal in self.records.get("deals", {}).values():
+            for deal in self._everywhere("deals"):
                 deal["contact_ids"] = [c for c in deal.get("contact_ids", []) if c != ident]
-        return True
+        field = _LEAD_LINKS.get(module)
+        for lead in self._everywhere("leads"):
+            if field is not None and lead.get(field) == ident:
+                lead[field] = None
+        return record
+
+    def _everywhere(self, module: str) -> Iterator[Record]:
+        """The live records of a module, then those in its bin."""
+        yield from self.records.get(module, {}).values()
+        yield from (record for (held, _), record in self.bin.items() if held == module)
 
     def _merged(self, module: str, ident: int | None, values: Mapping[str, Any]) -> Record:
         now = self.clock()
@@ -136,6 +181,10 @@ class Store:
             key = unique_key(field, _unique_value(record, field))
             if key is not None and index.get(key) == record["id"]:
                 del index[key]
+
+
+# A Classic lead's own company and deal.
+_LEAD_LINKS = {"sales_accounts": "company_id", "deals": "deal_id"}
 
 
 def _email_rows(old: list[Record], emails: list[Email]) -> list[Record]:

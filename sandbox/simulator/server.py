@@ -113,7 +113,8 @@ class Simulator:
         self._api_key = key
 
     def state(self, flavor: str = "suite") -> dict[str, list[dict[str, Any]]]:
-        """Every record of the account, per module, as the API renders it (accounts included)."""
+        """Every record of the account, per module, as the API renders it (accounts included),
+        and under ``"recycle_bin"`` the deleted ones: ``{"module", "deleted_at", "record"}``."""
         if flavor not in self._accounts:
             raise ValueError(f"no {flavor!r} account; served: {', '.join(self._accounts)}")
         return self._accounts[flavor].state()
@@ -206,10 +207,12 @@ class Simulator:
         if handler is None:
             allowed = ", ".join(route.methods)
             raise ApiError(405, f"{request.method} not allowed here", {"Allow": allowed})
-        if route.module in self.config.limited_keys.get(key, frozenset()):
+        forbidden = self.config.limited_keys.get(key, frozenset())
+        if route.module in forbidden:
             raise ApiError(403, f"This API key has no access to {route.module}")
         body = _body(request, raw) if request.method in ("POST", "PUT") else {}
-        status, payload = handler(Call(account, route.module, route.ident, request.query, body))
+        call = Call(account, route.module, route.ident, request.query, body, frozenset(forbidden))
+        status, payload = handler(call)
         return json_response(status, payload, headers)
 
     def _authenticate(self, header: str | None) -> str:

@@ -94,6 +94,7 @@ async def test_reset_starts_records_log_faults_windows_and_ids_over(
         "sales_accounts": [],
         "deals": [],
         "sales_activities": [],
+        "recycle_bin": [],
     }
     assert (await api.get("/_sim/faults", headers={})).body == {"pending": 0}
     assert await api.account("Acme") == first_id
