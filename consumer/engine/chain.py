@@ -56,11 +56,6 @@ class Chain:
     def done(self) -> bool:
         return self.next_step >= len(self.translation.requests)
 
-    @property
-    def person(self) -> Mapping[str, object] | None:
-        """The person as the chain knows them now (after a link, with its accounts)."""
-        return self.records.get(Step.PERSON)
-
 
 _PERSON, _LINK = Step.PERSON, Step.LINK
 
