@@ -4,7 +4,14 @@ replica from the identity topic, first identification winning for the links even
 from __future__ import annotations
 
 from consumer.identity.book import Book, Person
-from consumer.identity.entries import AliasEntry, GoneEntry, PersonEntry
+from consumer.identity.entries import (
+    AliasEntry,
+    ForgottenEntry,
+    GoneEntry,
+    PersonEntry,
+    UnsuppressedEntry,
+)
+from consumer.identity.person import Aliased
 from translate import email_key, id_key
 
 ADA, U1, ANON = email_key("ada@example.com"), id_key("u-1"), id_key("a7e0b1f2")
@@ -289,3 +296,101 @@ def test_a_pending_alias_whose_other_id_was_taken_meanwhile_links_nothing_more()
     book.learn({"id": 4}, firm=[id_key("q")])
     book.learn({"id": 5}, firm=[id_key("p")])  # p moved to 5 (firm): still named
     assert book.pending_aliases == 0
+
+
+# --- deletion requests ------------------------------------------------------------------------
+
+
+def forgotten_ada() -> tuple[Book, ForgottenEntry]:
+    """Ada (7), known by her email, userId and browser; a deletion request by her userId."""
+    book = Book()
+    book.learn(CONTACT, firm=[ADA, U1], soft=[ANON])
+    book.learn({"id": 8}, firm=[email_key("bo@example.com")])
+    entry = book.forget(U1, [U1], [(7, False)])
+    return book, entry
+
+
+def test_a_deletion_request_removes_the_person_and_suppresses_every_identity_of_theirs() -> None:
+    book, entry = forgotten_ada()
+    assert entry == ForgottenEntry(U1, (U1, ADA, ANON), ((7, False),))
+    assert book.find([ADA, U1, ANON]) is None
+    assert all(book.is_suppressed(k) for k in (ADA, U1, ANON))
+    assert (len(book), book.suppressed) == (1, 3)  # Bo stays
+    assert not book.is_suppressed(email_key("bo@example.com"))
+
+
+def test_a_suppressed_identity_is_never_linked_again_by_an_answer_an_alias_or_a_record() -> None:
+    book, _ = forgotten_ada()
+    learned = book.learn({"id": 9}, firm=[ADA], soft=[ANON])
+    assert learned is not None
+    assert list(learned.person.identities()) == []
+    assert book.alias(ANON, id_key("u-2")) == Aliased(None)  # not even kept pending
+    book.learn({"id": 10}, firm=[id_key("u-2")])
+    assert book.alias(id_key("u-2"), U1) == Aliased(None)
+    # An alias pending since before the request: its suppressed side stays nobody's.
+    book.apply(AliasEntry(id_key("u-3"), ANON))
+    book.learn({"id": 13}, firm=[id_key("u-3")])
+    book.apply(PersonEntry(11, False, None, None, (U1,), (ANON,)))
+    book.apply(PersonEntry(12, False, None, None, (ADA,), (ANON,), snapshot=True))
+    book.apply(AliasEntry(id_key("u-2"), ANON))
+    assert book.find([ADA, U1, ANON]) is None
+
+
+def test_the_request_names_the_people_erased_and_whoever_its_identities_name_elsewhere() -> None:
+    book = Book()
+    book.learn({"id": 7}, firm=[ADA])
+    book.learn({"id": 3, "targetable_type": "Lead"}, firm=[U1])
+    entry = book.forget(ADA, [ADA], [(5, False)])  # 5: found by Freshsales' search only
+    assert entry.people == ((5, False), (7, False))
+    assert book.find([U1]) is not None
+    again = book.forget(U1, [U1], [])
+    assert again.people == ((3, True),)
+    assert len(book) == 0
+
+
+def test_a_suppression_read_from_the_topic_drops_what_the_reader_still_knew_by_its_keys() -> None:
+    # A replica that learned Ada by another id (9) reads the request another replica wrote.
+    _, entry = forgotten_ada()
+    reader = Book()
+    reader.learn({"id": 9}, firm=[ADA])
+    forgets: list[bytes] = []
+    reader.listen_forgotten(forgets.append)
+    reader.apply(entry)
+    assert reader.find([ADA]) is None
+    assert forgets == [U1, ADA, ANON]  # what waited under them goes
+
+
+def test_undo_lifts_the_request_that_covers_any_of_the_persons_identities() -> None:
+    book, _ = forgotten_ada()
+    assert book.unsuppress(id_key("never-forgotten")) is None
+    lifted = book.unsuppress(ANON)  # the browser's id: the request named the userId
+    assert lifted == UnsuppressedEntry(U1)
+    assert book.suppressed == 0
+    assert book.learn(CONTACT, firm=[ADA]) is not None
+    assert book.find([ADA]) is not None  # the next identify creates them anew
+
+
+def test_an_identity_two_requests_named_stays_suppressed_until_the_later_is_undone() -> None:
+    book, _ = forgotten_ada()
+    book.forget(ADA, [ADA], [])  # a second request by her email, after the first
+    book.unsuppress(U1)  # lifts the first: the email is the second's now
+    assert book.is_suppressed(ADA)
+    assert not book.is_suppressed(U1)
+    book.unsuppress(ADA)
+    assert book.suppressed == 0
+
+
+def test_every_replica_holds_the_same_suppressions_and_a_snapshot_restates_them() -> None:
+    book, entry = forgotten_ada()
+    book.alias(id_key("x"), id_key("y"))
+    restated = Book()
+    for record in book.snapshot():
+        restated.apply(record)
+    assert restated.is_suppressed(ADA)
+    assert restated.is_suppressed(ANON)
+    assert restated.pending_aliases == 1
+    assert restated.unsuppress(ADA) == UnsuppressedEntry(U1)
+    reader = Book()
+    reader.apply(entry)
+    reader.apply(UnsuppressedEntry(U1))
+    assert reader.suppressed == 0

@@ -10,7 +10,7 @@ import pytest
 
 from consumer.identity import locks
 from consumer.identity.book import Book
-from consumer.identity.decide import Deliver, Links, Wait, decide, links
+from consumer.identity.decide import Deliver, Links, Suppress, Wait, decide, links
 from consumer.identity.locks import Locks
 from translate import Translation, email_key, id_key, translate_event
 
@@ -143,3 +143,24 @@ async def test_a_chain_cancelled_while_it_waits_for_a_lock_leaves_nothing_held()
     held.release(first)
     assert len(held) == 0
     assert locks.identity(U1) < locks.person(0)  # identities before people: one order
+
+
+@pytest.mark.parametrize(
+    ("translation", "suppressed"),
+    [
+        (event("track", userId="u-1"), True),
+        (event("identify", userId="u-new", traits={"email": "ada@example.com"}), True),
+        (event("page", anonymousId="a7e0b1f2"), True),  # the forgotten person's browser
+        # A new user on that browser: their own userId or email names them, not the browser.
+        (event("page", userId="u-2", anonymousId="a7e0b1f2"), False),
+        (event("identify", anonymousId="a7e0b1f2", traits={"email": "bo@example.com"}), False),
+        (event("track", userId="u-2"), False),
+    ],
+)
+def test_an_event_of_a_forgotten_person_is_suppressed_and_a_new_user_on_their_browser_is_not(
+    translation: Translation, suppressed: bool
+) -> None:
+    known = book()
+    known.forget(U1, [U1], [(7, False)])
+    decision = decide(translation, known)
+    assert isinstance(decision, Suppress) is suppressed

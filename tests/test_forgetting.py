@@ -39,7 +39,7 @@ async def test_a_delete_message_forgets_the_person_and_suppresses_every_identity
     r.source.produce(delete(userId="4711"), key=b"4711")
     async with running(r):
         await r.until_finished(1)
-        later = [
+        later: list[dict[str, object]] = [
             {"type": "identify", "userId": "4711", "traits": {"email": "ada@example.com"}},
             {"type": "track", "userId": "4711", "event": "Report Exported"},
             {"type": "page", "anonymousId": "a7e0b1f2", "name": "Pricing"},

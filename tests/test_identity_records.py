@@ -11,9 +11,11 @@ from consumer.engine.source import Record
 from consumer.identity.entries import (
     AliasEntry,
     Entry,
+    ForgottenEntry,
     GoneEntry,
     PersonEntry,
     Unreadable,
+    UnsuppressedEntry,
     decode,
     encode,
     person_key,
@@ -31,8 +33,11 @@ ADA, U1, ANON = email_key("ada@example.com"), id_key("u-1"), id_key("a7e0b1f2")
         PersonEntry(8, True, None, None, (), (), snapshot=True),
         GoneEntry(7, False),
         AliasEntry(ANON, U1),
+        ForgottenEntry(U1, (U1, ADA, ANON), ((7, False), (3, True))),
+        ForgottenEntry(ADA, (ADA,)),
+        UnsuppressedEntry(U1),
     ],
-    ids=["person", "snapshot of a lead", "gone", "alias"],
+    ids=["person", "snapshot of a lead", "gone", "alias", "forgotten", "nobody found", "undone"],
 )
 def test_an_entry_reads_back_as_it_was_written(entry: Entry) -> None:
     _, value = encode(entry)
@@ -46,6 +51,12 @@ def test_a_person_is_keyed_by_kind_and_id_and_holds_no_identity_in_clear() -> No
     assert b"ada" not in value
     assert orjson.loads(value)["firm"] == [ADA.hex()]
     assert person_key(7, lead=True) != person_key(7, lead=False)
+
+
+def test_a_deletion_request_holds_hashes_and_freshsales_ids_never_the_identity_in_clear() -> None:
+    _, value = encode(ForgottenEntry(ADA, (ADA,), ((7, False),)))
+    assert b"ada" not in value
+    assert orjson.loads(value)["keys"] == [ADA.hex()]
 
 
 def test_a_marker_or_an_empty_record_is_no_entry() -> None:
@@ -67,6 +78,9 @@ def test_a_marker_or_an_empty_record_is_no_entry() -> None:
         (orjson.dumps({"f": 1, "t": "person", "id": 7, "lead": 0, "firm": "ab"}), "fields"),
         (orjson.dumps({"f": 1, "t": "person", "id": 7, "lead": 0, "acc": {}}), "fields"),
         (orjson.dumps({"f": 1, "t": "person", "id": 7, "lead": 0, "acc": [[1]]}), "fields"),
+        (orjson.dumps({"f": 1, "t": "forgotten", "r": "zz", "keys": []}), "fields"),
+        (orjson.dumps({"f": 1, "t": "forgotten", "r": "00", "keys": [], "people": [[1]]}), "fie"),
+        (orjson.dumps({"f": 1, "t": "unsuppressed"}), "without its fields"),
     ],
 )
 def test_a_record_this_version_cannot_read_is_unreadable_not_a_crash(

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import orjson
 
-from consumer.errors import ConfigurationError
+from consumer.errors import BrokerError, ConfigurationError
+from consumer.logs import configure
 from consumer.settings import Settings
 from translate import Names, usable
 from translate.event import is_email
 
 PROG = "freshsales-destination forget"
+_NOBODY_SHOWN = frozenset({"lifted", "not_suppressed", "would_lift"})
+"""Outcomes of --undo: no people to show."""
 PROGRESS_S = 2.0
 
 _EPILOG = """\
@@ -36,8 +41,9 @@ person's activities (not the plain DELETE, a 90-day recycle bin). A person alrea
 counts as done. Then every identity of theirs (userId, emails, linked anonymousIds) is
 suppressed, as hashes, in the identity topic: the running service acknowledges their later
 events as suppressed, never delivers them, never recreates the person; what waited for them is
-discarded. --undo lifts a suppression (Segment's UNSUPPRESS): the person's next identify
-creates them anew.
+discarded. --undo lifts the suppression that covers an identity (Segment's UNSUPPRESS) — the
+whole request that suppressed it, whichever of the person's identities it named: the person's
+next identify creates them anew.
 
 --from FILE: one identity per line, as email=..., userId=... or anonymousId=... (a bare line
 with an @ is an email, any other a userId); blank lines and lines starting with # are skipped.
@@ -50,9 +56,11 @@ Output: one line per request (JSON objects with --json: {"identity", "outcome", 
 [{"id", "kind", "outcome"}]}), then a summary; a progress line every 2 s on long lists goes to
 standard error.
 
-Exit status: 0 when every request is done (forgotten, nobody found, or with --undo lifted);
-1 when one failed (Freshsales refused to forget, 403 forget_refused; or kept failing); 2 for bad
-usage or configuration. More: docs/operations.md, "A user asked to be deleted"."""
+Exit status: 0 when every request is done (forgotten, nobody found; with --undo lifted or not
+suppressed);
+1 when one failed (Freshsales refused to forget, 403 forget_refused; or kept failing), Kafka
+could not be reached, or the command was interrupted; 2 for bad usage or configuration.
+More: docs/operations.md, "A user asked to be deleted"."""
 
 
 def add_forget_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,7 +82,12 @@ def add_forget_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
         action="store_true",
         help="find the people only: nothing is forgotten or written (the search is a call)",
     )
-    fg.add_argument("--undo", action="store_true", help="lift the suppression instead")
+    fg.add_argument(
+        "--undo",
+        action="store_true",
+        help="lift the suppression that covers each identity instead (with --dry-run: only say"
+        " whether one does)",
+    )
     fg.add_argument("--json", action="store_true", help="JSON lines instead of text")
     fg.set_defaults(subparser=fg, run=run_forget)
 
@@ -93,6 +106,20 @@ def run_forget(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
+    password = settings.kafka_sasl_password
+    # Standard output is the report (JSON lines with --json): the library's own warnings go to
+    # standard error, with secrets scrubbed and emails hashed like the service's.
+    configure(
+        "warning",
+        "console",
+        sys.stderr,
+        secrets=[
+            settings.freshsales_api_key.get_secret_value(),
+            password.get_secret_value() if password else "",
+        ],
+        hash_emails=True,
+        libraries=True,
+    )
     try:
         return asyncio.run(_forget(settings, requests, args))
     except ConfigurationError as exc:
@@ -144,46 +171,79 @@ def _names(kind: str, value: str) -> Names:
 
 
 async def _forget(settings: Settings, requests: list[Names], args: argparse.Namespace) -> int:
-    from consumer.commands.forgetting import Session
-
-    out: TextIO = sys.stdout
+    """The requests, one after the other; Ctrl+C or SIGTERM stops at once (a request cut short
+    is done again by running the command again: the same request erases the same people)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    failed = done = 0
+    tally = Tally(len(requests))
+    work = asyncio.create_task(_carry_out(settings, requests, args, tally))
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait([work, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not work.done():
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        print(f"{PROG}: interrupted after {tally.finished} of {len(requests)}", file=sys.stderr)
+        return 1
+    try:
+        work.result()
+    except BrokerError as exc:
+        print(f"{PROG}: Kafka: {exc}", file=sys.stderr)
+        print(f"{PROG}: {tally.finished} of {len(requests)} requests carried out", file=sys.stderr)
+        return 1
+    return 1 if tally.failed else 0
+
+
+@dataclass
+class Tally:
+    requests: int
+    done: int = 0
+    failed: int = 0
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+
+async def _carry_out(
+    settings: Settings, requests: list[Names], args: argparse.Namespace, tally: Tally
+) -> None:
+    from consumer.commands.forgetting import Session
+
+    out: TextIO = sys.stdout
     shown = time.monotonic()
     async with Session(settings) as session:
         for number, names in enumerate(requests, start=1):
-            if stop.is_set():
-                print(f"{PROG}: interrupted after {number - 1} of {len(requests)}", file=sys.stderr)
-                return 1
             if args.undo:
-                line = await session.undo(names)
+                line = await session.undo(names, dry_run=args.dry_run)
                 ok = True
             else:
                 report = await session.forget(names, dry_run=args.dry_run)
                 line, ok = report.fields(), report.reason is None
-            failed += not ok
-            done += ok
-            if args.json:
-                print(orjson.dumps(line).decode(), file=out, flush=True)
-            else:
-                print(_text(line), file=out, flush=True)
+            tally.failed += not ok
+            tally.done += ok
+            print(orjson.dumps(line).decode() if args.json else _text(line), file=out, flush=True)
             if time.monotonic() - shown >= PROGRESS_S and number < len(requests):
                 shown = time.monotonic()
                 print(f"{PROG}: {number} of {len(requests)} requests", file=sys.stderr, flush=True)
-    summary = {"requests": len(requests), "done": done, "failed": failed}
+    summary = {"requests": len(requests), "done": tally.done, "failed": tally.failed}
     if args.json:
         print(orjson.dumps({"summary": summary}).decode(), file=out)
     else:
-        verb = "lifted" if args.undo else ("looked up" if args.dry_run else "done")
-        print(f"{len(requests)} request(s): {done} {verb}, {failed} failed", file=out)
-    return 1 if failed else 0
+        verb = "looked up" if args.dry_run else ("lifted" if args.undo else "done")
+        print(f"{len(requests)} request(s): {tally.done} {verb}, {tally.failed} failed", file=out)
 
 
 def _text(line: dict[str, object]) -> str:
     people = line.get("people") or []
     assert isinstance(people, list)
-    shown = ", ".join(f"{p['kind']} {p['id']} {p['outcome']}" for p in people) or "nobody"
-    return f"{line['identity']}  {line['outcome']}  ({shown})"
+    shown = ", ".join(f"{p['kind']} {p['id']} {p['outcome']}" for p in people)
+    text = f"{line['identity']}  {line['outcome']}"
+    if shown or line["outcome"] not in _NOBODY_SHOWN:
+        text += f"  ({shown or 'nobody'})"
+    if "error" in line:
+        text += f"  {line.get('reason')}: {line['error']}"
+    return text

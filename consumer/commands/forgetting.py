@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 
 from consumer.engine.forgetting import ForgetReport, Forgetter
 from consumer.engine.people import Identities
-from consumer.errors import BrokerError, ConfigurationError
+from consumer.errors import BrokerError
 from consumer.freshsales.budget import Budget
 from consumer.freshsales.client import ClientOptions, FreshsalesClient
 from consumer.freshsales.paced import PacedCaller
@@ -58,9 +58,9 @@ class Session:
                 checkpoint_group=s.identity_checkpoint_group,
             )
             await topic.start()
-        except BrokerError as exc:
+        except BrokerError:
             await self.__aexit__(None, None, None)
-            raise ConfigurationError(f"Kafka: {exc}") from None
+            raise
         self._forgetter = Forgetter(self._caller, Identities(book, topic), s.freshsales_flavor)
         return self
 
@@ -81,11 +81,8 @@ class Session:
         assert self._forgetter is not None
         return await self._forgetter.forget(names, dry_run=dry_run)
 
-    async def undo(self, names: Names) -> dict[str, object]:
+    async def undo(self, names: Names, *, dry_run: bool) -> dict[str, object]:
         assert self._forgetter is not None
-        lifted = await self._forgetter.undo(names)
-        return {
-            "identity": names.keys[0].hex()[:12],
-            "outcome": "lifted" if lifted else "not_suppressed",
-            "people": [],
-        }
+        suppressed = await self._forgetter.undo(names, dry_run=dry_run)
+        outcome = ("would_lift" if dry_run else "lifted") if suppressed else "not_suppressed"
+        return {"identity": names.keys[0].hex()[:12], "outcome": outcome, "people": []}

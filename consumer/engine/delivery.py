@@ -178,6 +178,8 @@ class Deliverer:
         self.stats.forgets[report.outcome] += 1
         audit = report.fields()
         audit["forget"] = audit.pop("outcome")
+        for own in ("reason", "error"):  # the dead-letter line's own fields, below
+            audit.pop(own, None)
         if report.abandoned:
             self.done.log(work, "abandoned")  # its partition's new owner carries it out
         elif report.reason is not None and report.error is not None:

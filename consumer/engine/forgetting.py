@@ -11,11 +11,15 @@ gone: done. A 403 is a refusal (an admin may bar the key's user from forgetting)
 never retried in a loop. 429s and 5xx are retried like any call; the calls go first in the
 quota (a legal deadline, not a page view).
 
-Then every identity of theirs — the one the request named, their emails, userIds and linked
+Every identity of theirs — the one the request named, their emails, userIds and linked
 anonymousIds, as hashes — is suppressed, in the identity topic: from then on, on every replica
 and after every restart, their events are acknowledged and counted ``suppressed``, never
-delivered, never recreating the person; what waited for them is discarded. They are suppressed
-even when Freshsales refused to forget them: the service stops sending their data either way.
+delivered, never recreating the person; what waited for them is discarded. The suppression is
+written before the erasing calls, so that a replica that reads it stops delivering for them
+while they are erased (what it delivered just before goes with them); and it names the people
+erased, so that the same request again — a replay, or a retry after a crash half-way — erases
+them again. They stay suppressed even when Freshsales refused to forget them: the service stops
+sending their data either way.
 """
 
 from __future__ import annotations
@@ -79,8 +83,9 @@ class ForgetReport:
         return FORGOTTEN if self.people else "nobody_found"
 
     def fields(self) -> dict[str, object]:
-        """The audit: the hashed identity, the Freshsales ids, what became of each."""
-        return {
+        """The audit: the hashed identity, the Freshsales ids, what became of each (and why the
+        request failed: Freshsales' answer, which names no person)."""
+        fields: dict[str, object] = {
             "identity": self.identity,
             "outcome": self.outcome,
             "people": [
@@ -88,6 +93,11 @@ class ForgetReport:
                 for p in self.people
             ],
         }
+        if self.reason is not None:
+            fields["reason"] = self.reason.value
+        if self.error is not None:
+            fields["error"] = str(self.error)[:300]
+        return fields
 
 
 @dataclass
@@ -113,16 +123,23 @@ class Forgetter:
         held = await self.identities.locks.acquire(named)
         try:
             people = {(p.id, p.lead) for k in keys if (p := book.owner_of(k)) is not None}
+            people.update(book.erased_by(request))
+            failure: tuple[Reason, DestinationError] | None = None
             if names.email is not None:
                 found = await self._search(names.email, abandoned)
                 if isinstance(found, ForgetReport):
                     return ForgetReport(identity, abandoned=True)
-                people |= found
+                people |= found[0]
+                failure = found[1]
             if dry_run:
                 erased = tuple(Erased(i, lead, WOULD_FORGET) for i, lead in sorted(people))
-                return ForgetReport(identity, erased, dry_run=True)
+                reason, error = failure if failure is not None else (None, None)
+                return ForgetReport(identity, erased, reason, error, dry_run=True)
+            # Suppressed first, erased then: a replica that reads the record stops delivering
+            # for them, so what it delivered just before is erased with them.
+            entry: ForgottenEntry = book.forget(request, keys, people)
+            await self.identities.write([entry])
             erased_list: list[Erased] = []
-            failure: tuple[Reason, DestinationError] | None = None
             for ident, lead in sorted(people):
                 outcome = await self._erase(ident, lead, abandoned)
                 if isinstance(outcome, ForgetReport):
@@ -132,17 +149,20 @@ class Forgetter:
                     erased_list.append(Erased(ident, lead, outcome[0].value))
                 else:
                     erased_list.append(Erased(ident, lead, outcome))
-            entry: ForgottenEntry = book.forget(request, keys, people)
-            await self.identities.write([entry])
             reason, error = failure if failure is not None else (None, None)
             return ForgetReport(identity, tuple(erased_list), reason, error)
         finally:
             self.identities.locks.release(held)
 
-    async def undo(self, names: Names) -> bool:
-        """``forget --undo``: the request naming ``names`` suppresses nothing any more. False
-        when it suppressed nothing."""
-        entry = self.identities.book.unsuppress(names.keys[0])
+    async def undo(self, names: Names, *, dry_run: bool = False) -> bool:
+        """``forget --undo``: the deletion request that suppresses the identity ``names`` give
+        suppresses nothing any more. False when that identity is not suppressed; with
+        ``dry_run``, whether it is (nothing written)."""
+        book = self.identities.book
+        key = names.keys[0]
+        if dry_run:
+            return book.is_suppressed(key)
+        entry = book.unsuppress(key)
         if entry is None:
             return False
         await self.identities.write([entry])
@@ -150,9 +170,12 @@ class Forgetter:
 
     async def _search(
         self, email: str, abandoned: Callable[[], bool]
-    ) -> set[tuple[int, bool]] | ForgetReport:
-        """Whoever Freshsales finds by the email (contacts; on Classic leads too)."""
+    ) -> tuple[set[tuple[int, bool]], tuple[Reason, DestinationError] | None] | ForgetReport:
+        """Whoever Freshsales finds by the email (contacts; on Classic leads too), and why a
+        search failed: a person it could not look for may still be in Freshsales, so the
+        request is not done (what it did find is forgotten all the same)."""
         found: set[tuple[int, bool]] = set()
+        failure: tuple[Reason, DestinationError] | None = None
         modules = [("contact", False)] + ([("lead", True)] if self.flavor is Flavor.CLASSIC else [])
         for module, lead in modules:
             body = {
@@ -164,14 +187,14 @@ class Forgetter:
             if isinstance(answer, ForgetReport):
                 return answer
             if isinstance(answer, tuple):
-                # A search the account does not offer (or refuses) leaves the map's people.
+                failure = failure or answer
                 continue
             records = answer.get(f"{module}s")
             for record in records if isinstance(records, list) else ():
                 ident = record.get("id") if isinstance(record, Mapping) else None
                 if isinstance(ident, int) and not isinstance(ident, bool):
                     found.add((ident, lead))
-        return found
+        return found, failure
 
     async def _erase(
         self, ident: int, lead: bool, abandoned: Callable[[], bool]

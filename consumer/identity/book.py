@@ -110,9 +110,9 @@ class Book:
     def forget(
         self, request: Key, keys: Iterable[Key], erased: Iterable[tuple[int, bool]]
     ) -> ForgottenEntry:
-        """A deletion request named ``keys`` (``request`` first among them) and Freshsales erased
-        ``erased``: those people leave the map, and every identity of theirs, with ``keys``, is
-        suppressed. The record to write."""
+        """A deletion request named ``keys`` (``request`` first among them) and is to erase
+        ``erased`` from Freshsales: those people — and whoever ``keys`` name — leave the map, and
+        every identity of theirs, with ``keys``, is suppressed. The record to write."""
         people = set(erased)
         for key in keys:
             owner = self.owner_of(key)
@@ -127,9 +127,17 @@ class Book:
         self.apply(entry)
         return entry
 
-    def unsuppress(self, request: Key) -> UnsuppressedEntry | None:
-        """``forget --undo``: the record to write, or None when ``request`` suppressed nothing."""
-        if not self._suppressed.requested(request):
+    def erased_by(self, request: Key) -> tuple[tuple[int, bool], ...]:
+        """The people an earlier deletion request with the same identity erases: a repeated
+        request (a replay, or a retry after a crash half-way) erases them again."""
+        return self._suppressed.people_of(request)
+
+    def unsuppress(self, key: Key) -> UnsuppressedEntry | None:
+        """``forget --undo``: lifts the deletion request that suppresses ``key`` — whichever
+        identity of the person the request named — with every identity it suppressed. The record
+        to write, or None when ``key`` is not suppressed."""
+        request = self._suppressed.request_of(key)
+        if request is None:
             return None
         entry = UnsuppressedEntry(request)
         self.apply(entry)
@@ -222,8 +230,8 @@ class Book:
             yield self.entry(person, snapshot=True)
         for first, second in self._aliases.pairs():
             yield AliasEntry(first, second)
-        for request, keys in self._suppressed.requests():
-            yield ForgottenEntry(request, keys)
+        for request, keys, people in self._suppressed.requests():
+            yield ForgottenEntry(request, keys, people)
 
     # --- what the topic says ---------------------------------------------------------------
 
@@ -256,7 +264,7 @@ class Book:
             if owner is not None:  # a person the request did not name (known elsewhere)
                 self._drop(owner)
             self._aliases.take(key)
-        self._suppressed.add(entry.request, entry.keys)
+        self._suppressed.add(entry.request, entry.keys, entry.people)
 
     def _apply_person(self, entry: PersonEntry) -> None:
         key = person_key(entry.id, lead=entry.lead)

@@ -66,14 +66,15 @@ class AliasEntry:
 
 @dataclass(frozen=True, slots=True)
 class ForgottenEntry:
-    """A deletion request: ``people`` were erased from Freshsales, and ``keys`` — every identity
+    """A deletion request: ``people`` are erased from Freshsales, and ``keys`` — every identity
     of theirs, and the one the request named (``request``) — name nobody the service may deliver
     for, until the request is undone."""
 
     request: Key
     keys: tuple[Key, ...]
     people: tuple[tuple[int, bool], ...] = ()
-    """(id, lead) of each person erased."""
+    """(id, lead) of each person erased (written before they are: the replicas stop delivering
+    for them first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +162,8 @@ def decode(value: bytes | None) -> Entry | None:
         if kind == "alias":
             return AliasEntry(_key(data["a"]), _key(data["b"]))
         if kind == "forgotten":
-            people = tuple((_int(p[0]), p[1] is True) for p in data.get("people", ()))
-            return ForgottenEntry(_key(data["r"]), _keys(data["keys"]), people)
+            people = _links(data.get("people", []))  # [id, is_lead] pairs, as accounts are
+            return ForgottenEntry(_key(data["r"]), _keys(data["keys"]), people or ())
         if kind == "unsuppressed":
             return UnsuppressedEntry(_key(data["r"]))
     except (KeyError, TypeError, ValueError) as exc:
@@ -192,10 +193,10 @@ def _links(value: object) -> tuple[Link, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        raise TypeError("expected a list of accounts")
+        raise TypeError("expected a list of [id, flag] pairs")
     links: list[Link] = []
     for entry in value:
         if not isinstance(entry, Sequence) or len(entry) != 2:
-            raise TypeError("expected [id, is_primary]")
+            raise TypeError("expected [id, flag]")
         links.append((_int(entry[0]), entry[1] is True))
     return tuple(links)

@@ -20,6 +20,9 @@ class Suppressions:
         """Identity → the deletion request that suppressed it."""
         self._requests: dict[Key, tuple[Key, ...]] = {}
         """Deletion request → the identities it suppressed."""
+        self._people: dict[Key, tuple[tuple[int, bool], ...]] = {}
+        """Deletion request → the Freshsales people it erases (a repeated request erases them
+        again: the first may have stopped half-way)."""
         self._listeners: list[Forgotten] = []
 
     def __len__(self) -> int:
@@ -31,21 +34,29 @@ class Suppressions:
     def listen(self, listener: Forgotten) -> None:
         self._listeners.append(listener)
 
-    def requested(self, request: Key) -> bool:
-        return request in self._requests
+    def request_of(self, key: Key) -> Key | None:
+        """The deletion request that suppresses ``key`` (the latest that named it)."""
+        return self._by_key.get(key)
 
-    def requests(self) -> Iterator[tuple[Key, tuple[Key, ...]]]:
-        return iter(list(self._requests.items()))
+    def requests(self) -> Iterator[tuple[Key, tuple[Key, ...], tuple[tuple[int, bool], ...]]]:
+        return iter([(r, keys, self._people.get(r, ())) for r, keys in self._requests.items()])
 
-    def add(self, request: Key, keys: tuple[Key, ...]) -> None:
+    def people_of(self, request: Key) -> tuple[tuple[int, bool], ...]:
+        return self._people.get(request, ())
+
+    def add(
+        self, request: Key, keys: tuple[Key, ...], people: tuple[tuple[int, bool], ...]
+    ) -> None:
         for key in keys:
             self._by_key[key] = request
         self._requests[request] = keys
+        self._people[request] = people
         for key in keys:
             for listener in self._listeners:
                 listener(key)
 
     def lift(self, request: Key) -> None:
+        self._people.pop(request, None)
         for key in self._requests.pop(request, ()):
             if self._by_key.get(key) == request:
                 del self._by_key[key]
