@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint ci bench chaos shared-quota clean promtool
+.PHONY: demo test test-fast lint ci bench chaos shared-quota website identity clean promtool
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required; found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -92,6 +92,19 @@ shared-quota: $(STAMP)
 	rm -rf $(BEFORE) && mkdir -p $(BEFORE) && git archive 3a8af5f | tar -x -C $(BEFORE)
 	$(BIN)/python -m bench.shared_quota_bench --today $(BEFORE) \
 		--scenario A --scenario A2 --scenario B --scenario C
+
+# A website's stream across a restart (visitors, sign-ups, then userId alone), beside the
+# service before it knew who a person is (a8590ff); writes bench/results/website.json.
+BEFORE_IDENTITY := /tmp/fsd-before-identity
+website: $(STAMP)
+	rm -rf $(BEFORE_IDENTITY) && mkdir -p $(BEFORE_IDENTITY) && \
+		git archive a8590ff | tar -x -C $(BEFORE_IDENTITY)
+	$(BIN)/python -m bench.website_bench --before $(BEFORE_IDENTITY)
+
+# 100,000 people and 300,000 waiting page views, a SIGKILL, a restart; writes
+# bench/results/identity.json. About 4 minutes.
+identity: $(STAMP)
+	$(BIN)/python -m bench.identity_bench
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -276,12 +276,17 @@ async def until_committed(
     )
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        parts = await partitions_of(consumer, topic)
         async with asyncio.timeout(timeout_s):
             while sum([await consumer.committed(tp) or 0 for tp in parts]) < total:  # noqa: ASYNC110 (Kafka's state, polled)
                 await asyncio.sleep(0.5)
     finally:
         await consumer.stop()
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    await consumer.topics()  # the cluster's metadata, this topic's partitions with it
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
 
 
 async def until_drained(broker: Broker, topic: str, group: str, timeout_s: float) -> None:
@@ -291,7 +296,7 @@ async def until_drained(broker: Broker, topic: str, group: str, timeout_s: float
     )
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]  # as the source has
+        parts = await partitions_of(consumer, topic)
         async with asyncio.timeout(timeout_s):
             while True:
                 ends = await consumer.end_offsets(parts)

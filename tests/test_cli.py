@@ -57,6 +57,17 @@ def test_the_seed_identify_becomes_an_account_upsert_then_an_email_keyed_upsert(
     assert "1 event: 1 deliver; at most 3 Freshsales calls" in done.stderr
 
 
+def test_a_deletion_request_in_the_dry_run_names_its_identities_and_says_its_calls_are_extra() -> (
+    None
+):
+    done = cli("translate", stdin='{"type":"delete","userId":"4711","messageId":"d-1"}\n')
+    assert done.returncode == 0, done.stderr
+    (result,) = lines(done.stdout)
+    assert result["outcome"] == "forget"
+    assert result["identities"] == {"userId": "4711"}
+    assert "1 forget; at most 0 Freshsales calls besides the deletion requests'" in done.stderr
+
+
 def test_classic_flavour_sends_one_lead_upsert_with_the_company_nested() -> None:
     done = cli("translate", "--flavor", "classic", stdin=SEED_IDENTIFY)
     (result,) = lines(done.stdout)

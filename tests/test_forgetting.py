@@ -13,6 +13,7 @@ from consumer.freshsales.budget import URGENT
 from consumer.identity.book import Book
 from consumer.identity.entries import ForgottenEntry, PersonEntry
 from tests.engine_support import OPTIONS, Rig, rig, running
+from tests.fakes.freshsales import Call
 from translate import Flavor, Names, email_key, id_key
 
 ADA, U1, ANON = email_key("ada@example.com"), id_key("4711"), id_key("a7e0b1f2")
@@ -142,3 +143,48 @@ async def test_undo_lifts_the_suppression_and_the_next_identify_creates_the_pers
         await r.until_finished(2)
     assert r.stats.outcomes == {"forgotten": 1, "delivered": 1}
     assert [c.path for c in r.freshsales.calls][-1].startswith("contacts/upsert")
+
+
+async def test_the_same_request_again_erases_the_same_people_again() -> None:
+    # A replay of the delete (or a request cut short by a crash): the map no longer knows her,
+    # the request's own record names whom it erases.
+    r = rig(book=known())
+    r.source.produce(delete(userId="4711"), key=b"4711")
+    async with running(r):
+        await r.until_finished(1)
+        r.freshsales.fail(RejectedError("answered 404", status=404), path="contacts/42/forget")
+        r.source.produce(delete(userId="4711"), key=b"4711")
+        await r.until_finished(2)
+    assert forgets(r) == ["contacts/42/forget"] * 2
+    assert r.stats.forgets == {"forgotten": 2}
+    assert r.letters.letters == []
+
+
+async def test_the_suppression_is_written_before_the_erasing_call() -> None:
+    # A replica that reads it stops delivering for her while she is erased.
+    r = rig(book=known())
+    written_before: list[bool] = []
+
+    async def before(call: Call) -> None:
+        written_before.append(any(isinstance(e, ForgottenEntry) for e in r.identity_log.written))
+
+    r.freshsales.before = before
+    r.source.produce(delete(userId="4711"), key=b"4711")
+    async with running(r):
+        await r.until_finished(1)
+    assert written_before == [True]
+
+
+async def test_a_search_that_fails_fails_the_request_and_what_it_knew_is_erased_anyway() -> None:
+    r = rig(book=known())
+    r.freshsales.fail(
+        AccessDenied("answered 403", status=403, messages=("no access",)),
+        path="filtered_search/contact",
+    )
+    r.source.produce(delete(traits={"email": "ada@example.com"}), key=b"ada")
+    async with running(r):
+        await r.until_finished(1)
+    assert forgets(r) == ["contacts/42/forget"]  # known by the map: erased
+    (letter,) = r.letters.letters  # whoever else Freshsales holds by the email: not looked for
+    assert letter.reason.value == "forget_refused"
+    assert r.book.is_suppressed(ADA)

@@ -249,3 +249,14 @@ async def test_a_lead_capture_form_links_the_visitor_and_writes_no_external_id()
     assert written
     assert email_key("ada@example.com") in written[0].firm
     assert id_key(VISITOR) in written[0].soft
+
+
+async def test_a_mark_read_last_is_committed_at_once_not_with_whatever_finishes_next() -> None:
+    # After a restart the marks of what went are read again; the waiting topic's lag must not
+    # stay at 1 until some other event finishes.
+    r = rig()
+    key, value, headers = parcel.done(id_key(VISITOR), [])
+    r.source.append(Partition(WAITING, 0), value, key=key, headers=headers)
+    async with running(r):
+        await r.until(lambda: waiting_committed(r) == 1, "the mark committed")
+    assert r.stats.finished == 0

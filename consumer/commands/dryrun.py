@@ -41,6 +41,9 @@ class Tally:
         parts = ", ".join(f"{n} {name}" for name, n in sorted(self.outcomes.items()))
         noun = "event" if total == 1 else "events"
         text = f"{total} {noun}: {parts or 'none'}; at most {self.calls} Freshsales calls"
+        if self.outcomes["forget"]:
+            # Whom a deletion erases is known only to the identity map and Freshsales' search.
+            text += " besides the deletion requests' (a search by email, one per person erased)"
         if self.reasons:
             text += "; errors by reason: " + ", ".join(
                 f"{reason}={n}" for reason, n in sorted(self.reasons.items())

@@ -191,6 +191,9 @@ class Engine:
         tracker = self.offsets[partition]
         if self.room is not None and partition.topic == self.room.topic:
             self.room.arrived(partition, tracker, records, self._source.high_watermark(partition))
+            # Marks of events that went are finished as they are read: committed now, not with
+            # whatever finishes next (the waiting topic's lag would stay at 1 until then).
+            self._progress.set()
             return
         now = time.monotonic()
         dispatcher = self.dispatcher
