@@ -74,9 +74,11 @@ def translate_delete(event: Event) -> Translation:
     email, offered = find_email(
         traits.get("email"), context_traits(event).get("email"), user_id=None
     )
-    if email is None and offered:
-        raise TranslationError(Reason.INVALID_EMAIL, "traits.email is not an address")
     names = Names(email, user_id, anonymous_id(event))
+    if email is None and offered and not names.keys:
+        # Alone, an unreadable email names nobody; beside a userId or anonymousId it is left
+        # out, so that the request is still carried out (their person's emails go with them).
+        raise TranslationError(Reason.INVALID_EMAIL, "traits.email is not an address")
     if not names.keys:
         raise TranslationError(
             Reason.INVALID_EVENT, "delete needs a userId, an anonymousId or traits.email"
