@@ -1,14 +1,17 @@
 """End-to-end events per second: Kafka → service → Freshsales simulator answering after 20 ms.
 
-Run with ``python -m bench.delivery_bench [--events N] [--rounds R]``; writes
-bench/results/delivery.json with the machine and versions.
+Run with ``python -m bench.delivery_bench [--events N] [--rounds R] [--before DIR]``; writes
+bench/results/delivery.json with the machine and versions. ``--before DIR``: a checkout of an
+earlier commit (``git archive <commit> | tar -x -C DIR``) whose engine runs in each round too, in
+a process of its own against the same broker and simulator (``engine_before``).
 
 Three figures from the same run, the simulator in its own process (latency 20 ms, quota off):
 
 - ``raw_client``: ``FreshsalesClient`` POSTs at concurrency 64 with nothing else to do — the
   ceiling for the engine, which also spends one call per event here.
-- ``engine``: the real service (``MAX_IN_FLIGHT=64``) on the embedded broker, from partitions
-  assigned to the last offset finished: fetch, translate, per-key dispatch, deliver, commit.
+- ``engine``: the real service (``MAX_IN_FLIGHT=64``) on the embedded broker, in a process of
+  its own, from partitions assigned to the last offset finished: fetch, translate, per-key
+  dispatch, deliver, write what it learned of the person to the identity topic, commit.
   Every event is an identify of a distinct user (one ``contacts/upsert``), so the ratio to
   the raw ceiling measures the engine, not the mapping.
 - ``naive``: fetch one record, translate, send, commit, in sequence — the baseline a simple
@@ -41,6 +44,7 @@ from sandbox.topics import create_topic, produce
 from translate import LookupKind, translate_bytes
 
 RESULTS = Path(__file__).parent / "results" / "delivery.json"
+ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-key"
 LATENCY_MS = 20
 CONCURRENCY = 64
@@ -153,11 +157,50 @@ async def _lead_stage(base: str) -> int:
     return int(next(s["id"] for s in stages if s["name"] == "Lead"))
 
 
-async def measure(broker: Broker, base: str, events: int, rounds: int) -> dict[str, list[float]]:
+_BEFORE = """
+import asyncio, os, sys
+from bench.delivery_bench import engine
+from consumer.logs import configure
+from sandbox.broker import Broker
+configure("info", "json", stream=open(os.devnull, "w"))
+if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
+    os.sched_setaffinity(0, {0})
+print(asyncio.run(engine(Broker(sys.argv[1], sys.argv[2]), sys.argv[3], int(sys.argv[4]))))
+"""
+
+
+async def engine_of(tree: Path, broker: Broker, base: str, count: int) -> float:
+    """``engine`` of the checkout ``tree``, in a process of its own (a fresh one each round, for
+    this tree and an earlier one alike), against the same broker and simulator."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _BEFORE,
+        broker.bootstrap_servers,
+        broker.kind,
+        base,
+        str(count),
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"the engine of {tree} failed: exit {process.returncode}")
+    return float(out.decode().strip().splitlines()[-1])
+
+
+async def measure(
+    broker: Broker, base: str, events: int, rounds: int, before: Path | None = None
+) -> dict[str, list[float]]:
     rates: dict[str, list[float]] = {"raw_client": [], "engine": [], "naive": []}
+    if before is not None:
+        rates["engine_before"] = []
     for _ in range(rounds):
         rates["raw_client"].append(await raw_client(base, 3.0))
-        rates["engine"].append(await engine(broker, base, events))
+        rates["engine"].append(await engine_of(ROOT, broker, base, events))
+        if before is not None:
+            rates["engine_before"].append(await engine_of(before, broker, base, events))
         rates["naive"].append(await naive(broker, base, 200))
     return rates
 
@@ -167,6 +210,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=6000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="do not write the results file")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier commit whose engine is measured in the same rounds",
+    )
     args = parser.parse_args()
     # The service logs one JSON line per event, as in production; its cost is part of the figure,
     # a terminal's is not.
@@ -181,7 +229,7 @@ def main() -> None:
         # Pinned after the broker started: it may use both cores, the simulator has core 1.
         if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
             os.sched_setaffinity(0, {0})
-        rates = asyncio.run(measure(broker, base, args.events, args.rounds))
+        rates = asyncio.run(measure(broker, base, args.events, args.rounds, args.before))
     medians = {name: round(statistics.median(r)) for name, r in rates.items()}
     report = {
         "what": "identify events (1 call each) per second, simulator answering after 20 ms",
@@ -197,10 +245,18 @@ def main() -> None:
         "engine_over_raw_client": round(medians["engine"] / medians["raw_client"], 3),
         "engine_over_naive": round(medians["engine"] / medians["naive"], 1),
     }
+    if args.before is not None:
+        report["before"] = {
+            "tree": str(args.before),
+            "engine_over_raw_client": round(medians["engine_before"] / medians["raw_client"], 3),
+        }
     for name, r in rates.items():
         print(f"{name:<12} median {medians[name]:>6,}/s   rounds {[round(x) for x in r]}")
     print(f"engine / raw client ceiling: {report['engine_over_raw_client']:.1%}")
     print(f"engine / naive sequential:   {report['engine_over_naive']}x")
+    if args.before is not None:
+        ratio = medians["engine_before"] / medians["raw_client"]
+        print(f"before ({args.before}) / raw client ceiling: {ratio:.1%}")
     if not args.no_write:
         write(RESULTS, report)
 

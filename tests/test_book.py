@@ -105,7 +105,7 @@ def test_a_soft_identity_freshsales_confirms_becomes_firm() -> None:
     book.learn({"id": 1}, firm=[U1])
     person = book.get(1, lead=False)
     assert person is not None
-    assert (person.firm, person.soft) == ([U1], [])
+    assert (person.firm, person.soft) == ((U1,), ())
 
 
 def test_every_replica_reading_the_records_holds_the_same_map() -> None:
@@ -160,8 +160,8 @@ def test_a_snapshot_fills_gaps_and_never_overrides_what_came_after_its_start() -
     seven, eight = book.get(7, lead=False), book.get(8, lead=False)
     assert seven is not None
     assert eight is not None
-    assert (seven.owner_id, seven.accounts, seven.firm) == (901, ((2, True),), [ADA])
-    assert (eight.firm, book.owner_of(U1)) == ([U1, ANON], eight)  # nobody's: filled
+    assert (seven.owner_id, seven.accounts, seven.firm) == (901, ((2, True),), (ADA,))
+    assert (eight.firm, book.owner_of(U1)) == ((U1, ANON), eight)  # nobody's: filled
 
 
 def test_a_person_gone_from_freshsales_frees_their_identities_and_no_snapshot_revives_them() -> (
@@ -253,7 +253,7 @@ def test_a_snapshot_leaves_out_links_not_read_back_yet() -> None:
     (entry,) = book.snapshot()
     assert isinstance(entry, PersonEntry)
     assert (entry.firm, entry.soft, entry.snapshot) == ((U1,), (), True)
-    assert book.entry(Person(7, False, soft=[ANON])).soft == (ANON,)
+    assert book.entry(Person(7, False, soft=(ANON,))).soft == (ANON,)
 
 
 def test_learning_what_is_known_already_changes_nothing() -> None:
@@ -281,7 +281,7 @@ def test_a_snapshots_soft_identities_fill_gaps_too() -> None:
     book.apply(PersonEntry(2, False, None, None, (ANON,), (ANON, id_key("b")), snapshot=True))
     two = book.get(2, lead=False)
     assert two is not None
-    assert two.soft == [id_key("b")]  # ANON was person 1's already
+    assert two.soft == (id_key("b"),)  # ANON was person 1's already
 
 
 def test_a_pending_alias_whose_other_id_was_taken_meanwhile_links_nothing_more() -> None:

@@ -145,6 +145,50 @@ async def test_a_chain_cancelled_while_it_waits_for_a_lock_leaves_nothing_held()
     assert locks.identity(U1) < locks.person(0)  # identities before people: one order
 
 
+async def test_a_released_lock_goes_to_whoever_waited_first() -> None:
+    held = Locks()
+    first = await held.acquire([locks.person(7)])
+    order: list[str] = []
+
+    async def waiter(name: str) -> None:
+        taken = await held.acquire([locks.person(7)])
+        order.append(name)
+        held.release(taken)
+
+    tasks = [asyncio.ensure_future(waiter(n)) for n in ("b", "c", "d")]
+    await asyncio.sleep(0)
+    held.release(first)
+    await asyncio.gather(*tasks)
+    assert order == ["b", "c", "d"]
+    assert len(held) == 0
+
+
+async def test_a_waiter_cancelled_as_the_lock_is_handed_to_it_passes_it_on() -> None:
+    held = Locks()
+    first = await held.acquire([locks.person(7)])
+    cancelled = asyncio.ensure_future(held.acquire([locks.person(7)]))
+    after = asyncio.ensure_future(held.acquire([locks.person(7)]))
+    await asyncio.sleep(0)
+    held.release(first)  # handed to the first waiter, which is cancelled before it runs
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    held.release(await after)
+    assert len(held) == 0
+
+
+async def test_a_waiter_cancelled_before_a_release_is_dropped_from_the_line() -> None:
+    held = Locks()
+    first = await held.acquire([locks.person(7)])
+    cancelled = asyncio.ensure_future(held.acquire([locks.person(7)]))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    held.release(first)  # drops the cancelled waiter before its own clean-up runs
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert len(held) == 0
+
+
 @pytest.mark.parametrize(
     ("translation", "suppressed"),
     [

@@ -17,7 +17,9 @@ from consumer.identity.entries import (
     Unreadable,
     UnsuppressedEntry,
     decode,
+    decode_all,
     encode,
+    encode_many,
     person_key,
     record_key,
 )
@@ -57,6 +59,30 @@ def test_a_deletion_request_holds_hashes_and_freshsales_ids_never_the_identity_i
     _, value = encode(ForgottenEntry(ADA, (ADA,), ((7, False),)))
     assert b"ada" not in value
     assert orjson.loads(value)["keys"] == [ADA.hex()]
+
+
+def test_entries_written_together_are_one_record_read_back_in_order() -> None:
+    entries: list[Entry] = [
+        PersonEntry(7, False, 900, None, (ADA,), ()),
+        AliasEntry(ANON, U1),
+        GoneEntry(8, True),
+    ]
+    key, value = encode_many(entries)
+    assert key == b"fsd-batch"
+    assert decode_all(value) == (entries, [])
+    assert encode_many(entries[:1]) == encode(entries[0])  # one alone: an ordinary record
+    with pytest.raises(Unreadable, match="batch record where one entry was expected"):
+        decode(value)
+
+
+def test_a_batch_keeps_its_readable_entries_beside_one_it_cannot_read() -> None:
+    person = orjson.loads(encode(PersonEntry(7, False, None, None, (), ()))[1])
+    value = orjson.dumps({"f": 1, "t": "batch", "entries": [person, {"f": 1, "t": "merge"}]})
+    entries, problems = decode_all(value)
+    assert entries == [PersonEntry(7, False, None, None, (), ())]
+    assert [str(p) for p in problems] == ["unknown record type 'merge'"]
+    _, broken = decode_all(orjson.dumps({"f": 1, "t": "batch", "entries": "x"}))
+    assert [str(p) for p in broken] == ["a batch record without its entries"]
 
 
 def test_a_marker_or_an_empty_record_is_no_entry() -> None:

@@ -20,6 +20,7 @@ old id and a userId are one person, whichever role the old id played.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Final, NamedTuple
 
 JUNK_IDS: Final = frozenset(
@@ -43,11 +44,19 @@ def usable(value: str | None) -> str | None:
     return text
 
 
+KEYS_CACHED: Final = 16_384
+"""Keys remembered per kind: an event's identities are asked for several times on its way (who it
+is about, its locks, whether it was forgotten, what it links), and a person's next events carry
+the same ones."""
+
+
+@lru_cache(maxsize=KEYS_CACHED)
 def email_key(email: str) -> Key:
     """The key of an email address: the same for any case of it."""
     return _hash(b"email\x00", email.strip().casefold())
 
 
+@lru_cache(maxsize=KEYS_CACHED)
 def id_key(value: str) -> Key:
     """The key of a userId, an anonymousId or an alias' previousId (one namespace)."""
     return _hash(b"id\x00", value.strip())
@@ -69,15 +78,7 @@ class Names(NamedTuple):
     @property
     def keys(self) -> tuple[Key, ...]:
         """The event's keys, in the order they name the person: email, userId, anonymousId."""
-        keys: list[Key] = []
-        if self.email is not None:
-            keys.append(email_key(self.email))
-        for value in (self.user_id, self.anonymous_id):
-            if value is not None:
-                key = id_key(value)
-                if key not in keys:
-                    keys.append(key)
-        return tuple(keys)
+        return _keys(self.email, self.user_id, self.anonymous_id)
 
     @property
     def anonymous_only(self) -> bool:
@@ -96,3 +97,16 @@ class Names(NamedTuple):
 
 
 NO_NAMES: Final = Names()
+
+
+@lru_cache(maxsize=KEYS_CACHED)
+def _keys(email: str | None, user_id: str | None, anonymous_id: str | None) -> tuple[Key, ...]:
+    keys: list[Key] = []
+    if email is not None:
+        keys.append(email_key(email))
+    for value in (user_id, anonymous_id):
+        if value is not None:
+            key = id_key(value)
+            if key not in keys:
+                keys.append(key)
+    return tuple(keys)

@@ -213,15 +213,9 @@ class Book:
         process has not read back: the record that will confirm them is still to come."""
         soft = person.soft
         if snapshot and self._provisional:
-            soft = [k for k in soft if k not in self._provisional]
+            soft = tuple(k for k in soft if k not in self._provisional)
         return PersonEntry(
-            person.id,
-            person.lead,
-            person.owner_id,
-            person.accounts,
-            tuple(person.firm),
-            tuple(soft),
-            snapshot,
+            person.id, person.lead, person.owner_id, person.accounts, person.firm, soft, snapshot
         )
 
     def snapshot(self) -> Iterator[Entry]:
@@ -312,8 +306,8 @@ class Book:
         owner_key = self._index.get(key)
         if owner_key == person.key:
             if key in person.soft:  # confirmed by Freshsales now
-                person.soft.remove(key)
-                person.firm.append(key)
+                person.soft = _without(person.soft, key)
+                person.firm += (key,)
             return False
         if owner_key is not None:
             self._unlink(key)
@@ -322,7 +316,10 @@ class Book:
 
     def _link(self, person: Person, key: Key, *, soft: bool) -> None:
         self._index[key] = person.key
-        (person.soft if soft else person.firm).append(key)
+        if soft:
+            person.soft += (key,)
+        else:
+            person.firm += (key,)
         for listener in self._listeners:
             listener(key, person)
         partner = self._aliases.take(key)
@@ -332,7 +329,10 @@ class Book:
 
     def _unlink(self, key: Key) -> None:
         person = self._people[self._index.pop(key)]
-        (person.firm if key in person.firm else person.soft).remove(key)
+        if key in person.firm:
+            person.firm = _without(person.firm, key)
+        else:
+            person.soft = _without(person.soft, key)
 
     def _drop(self, key: int) -> None:
         person = self._people.pop(key, None)
@@ -342,3 +342,7 @@ class Book:
         for k in person.identities():  # a person's lists hold exactly the keys indexed to them
             del self._index[k]
             self._provisional.discard(k)
+
+
+def _without(keys: tuple[Key, ...], key: Key) -> tuple[Key, ...]:
+    return tuple(k for k in keys if k != key)

@@ -1,12 +1,15 @@
 """The records of the identity topic, as values, and their bytes.
 
-One record per person, keyed by the person (``c123``: contact 123; ``l123``: Classic lead 123),
+One entry per person, keyed by the person (``c123``: contact 123; ``l123``: Classic lead 123),
 holding everything the deployment knows of them: the Freshsales id and kind, the owner, the
 accounts (a link must write them all back), and the hashes of every identity that names them.
 Each record is the person's whole state, so a later one replaces an earlier one and nothing
 depends on compaction to find the latest. ``snapshot`` records restate the map so that start-up
 can begin at the last snapshot instead of the topic's beginning: they only fill gaps, never
 override what a record after the snapshot's start already said (``Book.apply``).
+
+A record holds one entry, or — written under load, or restating the map — a batch of them in
+order (``encode_many``).
 
 Identities are 16-byte hashes (``translate.identities``), written as hex: no email, userId or
 anonymousId is ever in the topic in clear.
@@ -25,6 +28,7 @@ from translate import Key
 FORMAT: Final = 1
 """The version of the records' shape: a reader skips records of a later version it cannot read."""
 MARKER_KEY: Final = b"fsd-marker"
+BATCH_KEY: Final = b"fsd-batch"
 
 Link = tuple[int, bool]
 """An account id and whether it is the person's primary account."""
@@ -98,6 +102,20 @@ def record_key(ident: int, *, lead: bool) -> bytes:
 
 def encode(entry: Entry) -> tuple[bytes, bytes]:
     """The record's key and value."""
+    key, value = _encoded(entry)
+    return key, orjson.dumps(value)
+
+
+def encode_many(entries: Sequence[Entry]) -> tuple[bytes, bytes]:
+    """One record for ``entries``, in order: a writer under load states many people per record,
+    so that producing and reading the topic costs one record, not one per person."""
+    if len(entries) == 1:
+        return encode(entries[0])
+    values = [_encoded(entry)[1] for entry in entries]
+    return BATCH_KEY, orjson.dumps({"f": FORMAT, "t": "batch", "entries": values})
+
+
+def _encoded(entry: Entry) -> tuple[bytes, dict[str, object]]:
     if isinstance(entry, PersonEntry):
         value: dict[str, object] = {
             "f": FORMAT,
@@ -111,13 +129,13 @@ def encode(entry: Entry) -> tuple[bytes, bytes]:
         }
         if entry.snapshot:
             value["snap"] = True
-        return record_key(entry.id, lead=entry.lead), orjson.dumps(value)
+        return record_key(entry.id, lead=entry.lead), value
     if isinstance(entry, GoneEntry):
         value = {"f": FORMAT, "t": "gone", "id": entry.id, "lead": entry.lead}
-        return record_key(entry.id, lead=entry.lead), orjson.dumps(value)
+        return record_key(entry.id, lead=entry.lead), value
     if isinstance(entry, AliasEntry):
         value = {"f": FORMAT, "t": "alias", "a": entry.first.hex(), "b": entry.second.hex()}
-        return b"a" + entry.first.hex().encode(), orjson.dumps(value)
+        return b"a" + entry.first.hex().encode(), value
     key = b"f" + entry.request.hex().encode()
     if isinstance(entry, ForgottenEntry):
         value = {
@@ -127,8 +145,8 @@ def encode(entry: Entry) -> tuple[bytes, bytes]:
             "keys": [k.hex() for k in entry.keys],
             "people": [[ident, lead] for ident, lead in entry.people],
         }
-        return key, orjson.dumps(value)
-    return key, orjson.dumps({"f": FORMAT, "t": "unsuppressed", "r": entry.request.hex()})
+        return key, value
+    return key, {"f": FORMAT, "t": "unsuppressed", "r": entry.request.hex()}
 
 
 class Unreadable(ValueError):
@@ -136,13 +154,42 @@ class Unreadable(ValueError):
 
 
 def decode(value: bytes | None) -> Entry | None:
-    """The entry in a record's value; None for a record that is not an entry (a marker)."""
+    """The entry in a single-entry record's value; None for a record that is not an entry (a
+    marker)."""
+    entries, problems = decode_all(value)
+    if problems:
+        raise problems[0]
+    if len(entries) > 1:
+        raise Unreadable("a batch record where one entry was expected")
+    return entries[0] if entries else None
+
+
+def decode_all(value: bytes | None) -> tuple[list[Entry], list[Unreadable]]:
+    """The entries in a record's value, in order (none for a marker), and what could not be read
+    (a batch's readable entries are kept beside an unreadable one)."""
     if not value:
-        return None
+        return [], []
     try:
         data = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
-        raise Unreadable(f"not JSON: {exc}") from None
+        return [], [Unreadable(f"not JSON: {exc}")]
+    if isinstance(data, dict) and data.get("f") == FORMAT and data.get("t") == "batch":
+        items = data.get("entries")
+        if not isinstance(items, list):
+            return [], [Unreadable("a batch record without its entries")]
+    else:
+        items = [data]
+    entries: list[Entry] = []
+    problems: list[Unreadable] = []
+    for item in items:
+        try:
+            entries.append(_entry(item))
+        except Unreadable as exc:
+            problems.append(exc)
+    return entries, problems
+
+
+def _entry(data: object) -> Entry:
     if not isinstance(data, dict) or data.get("f") != FORMAT:
         raise Unreadable("not a record of this format")
     kind = data.get("t")

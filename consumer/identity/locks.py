@@ -14,6 +14,7 @@ a person's lock ever waits for (it found its person at the start).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterable
 
 from translate import Key
@@ -31,28 +32,27 @@ def person(key: int) -> LockName:
 
 
 class Locks:
+    """A lock per name, taken without awaiting anything when nobody holds it (the usual case:
+    one event per person at a time), handed on in order to whoever waits when it is released."""
+
     def __init__(self) -> None:
-        self._held: dict[LockName, asyncio.Lock] = {}
-        self._users: dict[LockName, int] = {}
+        self._waiting: dict[LockName, deque[asyncio.Future[None]]] = {}
+        """The names held, each with whoever waits for it, first come first."""
 
     def __len__(self) -> int:
         """Locks in use (held or waited for); none are kept once nobody needs them."""
-        return len(self._held)
+        return len(self._waiting)
 
     async def acquire(self, names: Iterable[LockName]) -> list[LockName]:
         """Take every lock of ``names`` (in the one order); returns them, for ``release``."""
         taken: list[LockName] = []
         try:
             for name in sorted(set(names)):
-                lock = self._held.get(name)
-                if lock is None:
-                    lock = self._held[name] = asyncio.Lock()
-                self._users[name] = self._users.get(name, 0) + 1
-                try:
-                    await lock.acquire()
-                except BaseException:
-                    self._done_with(name)
-                    raise
+                queue = self._waiting.get(name)
+                if queue is None:
+                    self._waiting[name] = deque()
+                else:
+                    await self._wait(name, queue)
                 taken.append(name)
         except BaseException:
             self.release(taken)
@@ -61,13 +61,25 @@ class Locks:
 
     def release(self, names: Iterable[LockName]) -> None:
         for name in names:
-            self._held[name].release()
-            self._done_with(name)
+            self._hand_on(name)
 
-    def _done_with(self, name: LockName) -> None:
-        users = self._users[name] - 1
-        if users:
-            self._users[name] = users
-        else:
-            del self._users[name]
-            del self._held[name]
+    async def _wait(self, name: LockName, queue: deque[asyncio.Future[None]]) -> None:
+        handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue.append(handed)
+        try:
+            await handed
+        except BaseException:
+            if handed.done() and not handed.cancelled():
+                self._hand_on(name)  # handed over just as it was given up: pass it on
+            elif handed in queue:  # (a release may have dropped it already)
+                queue.remove(handed)
+            raise
+
+    def _hand_on(self, name: LockName) -> None:
+        queue = self._waiting[name]
+        while queue:
+            handed = queue.popleft()
+            if not handed.done():
+                handed.set_result(None)
+                return
+        del self._waiting[name]

@@ -31,7 +31,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from consumer.backoff import Backoff
 from consumer.errors import BrokerError, BrokerRefused, ConfigurationError
 from consumer.identity.book import Book
-from consumer.identity.entries import MARKER_KEY, Entry, Unreadable, decode, encode
+from consumer.identity.entries import MARKER_KEY, Entry, decode_all, encode_many
 from consumer.kafka.boundary import kafka_errors
 from consumer.logs import get_logger
 
@@ -40,6 +40,11 @@ MARKER: Final = "fsd-identities-marker"
 SNAPSHOT_MIN_RECORDS: Final = 50_000
 """A snapshot is due once the records since the last outnumber max(this, twice the people)."""
 SNAPSHOT_BATCH: Final = 500
+BATCH_MOST: Final = 500
+"""Entries one record holds at most (a batch: what was asked to be written while the record
+before it was on its way)."""
+BATCH_BYTES: Final = 900_000
+"""A batch record larger than this is split (the producer's max_request_size is 1 MB)."""
 WRITE_BACKOFF: Final = Backoff(0.5, 30.0)
 
 
@@ -69,12 +74,14 @@ class IdentityTopic:
         self._snapshotting: asyncio.Task[None] | None = None
         self._marker = b""
         self._caught_up = asyncio.Event()
+        self._queue: list[tuple[list[Entry], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
         self.loaded = 0
-        """Records read at start-up (until caught up)."""
+        """Entries read at start-up (until caught up)."""
         self.load_s: float | None = None
         """How long reading them took."""
         self.since_checkpoint = 0
-        """Records read since the last checkpoint this replica knows of."""
+        """Entries read since the last checkpoint this replica knows of."""
         self.unreadable = 0
         self.snapshots = 0
 
@@ -116,16 +123,46 @@ class IdentityTopic:
 
     async def write(self, entries: Sequence[Entry]) -> None:
         """Append ``entries``; returns once Kafka has them all. Retries while Kafka cannot take
-        them: the events that taught them keep their offsets open meanwhile."""
+        them: the events that taught them keep their offsets open meanwhile.
+
+        One record is on its way at a time, in order; what is asked meanwhile goes together in
+        the next (``encode_many``), so that under load a record states many people and reading
+        the topic back costs one record for them, not one each."""
+        if not entries:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((list(entries), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+        await done
+
+    async def _write_queued(self) -> None:
+        while self._queue:
+            batch: list[Entry] = []
+            waiting: list[asyncio.Future[None]] = []
+            while self._queue and (not batch or len(batch) + len(self._queue[0][0]) <= BATCH_MOST):
+                entries, done = self._queue.pop(0)
+                batch += entries
+                waiting.append(done)
+            await self._send(batch)
+            for done in waiting:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _send(self, batch: list[Entry]) -> None:
+        key, value = encode_many(batch)
+        if len(value) > BATCH_BYTES and len(batch) > 1:
+            middle = len(batch) // 2
+            await self._send(batch[:middle])
+            await self._send(batch[middle:])
+            return
         delays = WRITE_BACKOFF.delays()
         while True:
             try:
                 with kafka_errors(f"identity topic {self.topic}"):
-                    sent = [
-                        await self._producer.send(self.topic, value=value, key=key, partition=0)
-                        for key, value in map(encode, entries)
-                    ]
-                    await asyncio.gather(*sent)
+                    await self._producer.send_and_wait(
+                        self.topic, value=value, key=key, partition=0
+                    )
                 return
             except BrokerError as exc:
                 delay = next(delays)
@@ -135,7 +172,7 @@ class IdentityTopic:
                 await asyncio.sleep(delay)
 
     async def stop(self) -> None:
-        for task in (self._snapshotting, self._tail):
+        for task in (self._snapshotting, self._tail, self._writer):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, BrokerError):
@@ -143,7 +180,7 @@ class IdentityTopic:
         if self._reader is not None:
             with contextlib.suppress(BrokerError), kafka_errors("closing the identity reader"):
                 await self._reader.stop()
-        self._tail = self._reader = self._snapshotting = None
+        self._tail = self._reader = self._snapshotting = self._writer = None
 
     async def _ensure_topic(self) -> None:
         admin = AIOKafkaAdminClient(**self._kafka)
@@ -209,20 +246,20 @@ class IdentityTopic:
                 self._snapshotting = asyncio.create_task(self._snapshot(tp))
 
     def _read(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        if not self._caught_up.is_set():
-            self.loaded += 1
         if record.key == MARKER_KEY:
+            if not self._caught_up.is_set():
+                self.loaded += 1
             if dict(record.headers).get(MARKER) == self._marker:
                 self._caught_up.set()
             return
-        self.since_checkpoint += 1
-        try:
-            entry = decode(record.value)
-        except Unreadable as exc:
+        entries, problems = decode_all(record.value)
+        for problem in problems:
             self.unreadable += 1
-            log.warning("identity_record_unreadable", offset=record.offset, error=str(exc))
-            return
-        if entry is not None:
+            log.warning("identity_record_unreadable", offset=record.offset, error=str(problem))
+        self.since_checkpoint += len(entries)
+        if not self._caught_up.is_set():
+            self.loaded += len(entries) + len(problems)
+        for entry in entries:
             self.book.apply(entry)
 
     def _snapshot_due(self) -> bool:

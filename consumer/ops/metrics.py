@@ -181,7 +181,7 @@ def _identities(service: Observed) -> Iterator[Metric]:
     )
     yield _gauge(
         "identities_loaded_records",
-        "identity topic records read at start-up",
+        "identity topic entries (people, aliases, deletions) read at start-up",
         topic.loaded if topic is not None else 0,
     )
     yield _gauge(
