@@ -51,7 +51,8 @@ async def records_in(topic: KafkaTopic, name: str) -> int:
     await consumer.start()
     try:
         tp = TopicPartition(name, 0)
-        return (await consumer.end_offsets([tp]))[tp]
+        end: int = (await consumer.end_offsets([tp]))[tp]
+        return end
     finally:
         await consumer.stop()
 
