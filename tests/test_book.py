@@ -394,3 +394,20 @@ def test_every_replica_holds_the_same_suppressions_and_a_snapshot_restates_them(
     reader.apply(entry)
     reader.apply(UnsuppressedEntry(U1))
     assert reader.suppressed == 0
+
+
+def test_the_same_request_again_adds_to_what_it_suppressed_and_undo_lifts_all_of_it() -> None:
+    book, first = forgotten_ada()  # her userId, email and browser
+    assert book.erased_by(U1) == (((7, False),), False)
+    again = book.forget(U1, [U1], [(5, False)], done=True)  # she is nobody in the map now
+    assert again.keys == (U1,)
+    assert book.erased_by(U1) == (((5, False), (7, False)), True)
+    assert book.is_suppressed(ADA)  # still, by the first
+    assert book.unsuppress(ADA) == UnsuppressedEntry(U1)
+    assert book.suppressed == 0
+    assert book.erased_by(U1) == ((), False)
+    reader = Book()  # another replica, in the topic's order
+    for entry in (first, again):
+        reader.apply(entry)
+    assert reader.erased_by(U1) == (((5, False), (7, False)), True)
+    assert sorted(k for k in (U1, ADA, ANON) if reader.is_suppressed(k)) == sorted([U1, ADA, ANON])

@@ -221,6 +221,11 @@ async def test_the_forget_command_erases_a_running_replica_suppresses_and_undo_l
         await produce_keyed(kafka_topic, afterwards()[:3])
         await run.until_finished(7)
         assert run.service.stats.outcomes["suppressed"] == 3
+        # Segment's own request for her, arriving after the operator's: nobody left to erase.
+        await produce_keyed(kafka_topic, [record("4711", type="delete", userId="4711")])
+        await run.until_finished(8)
+        deletes = [c for c in forget_calls(served) if c.startswith("DELETE")]
+        assert deletes == [f"DELETE /crm/sales/api/contacts/{ada}/forget"]  # exactly once
 
         # Undone by any identity the request covered (her email; it named her userId).
         status, out, _ = await forget_cli(env, "--undo", "--email", ADA, "--dry-run")
@@ -230,7 +235,7 @@ async def test_the_forget_command_erases_a_running_replica_suppresses_and_undo_l
         assert "1 request(s): 1 lifted, 0 failed" in out
         await until(lambda: not book.is_suppressed(email_key(ADA)), limit_s=5)
         await produce_keyed(kafka_topic, afterwards()[:1])  # her identify: a new record
-        await run.until_finished(8)
+        await run.until_finished(9)
         stats = run.service.stats
     assert stats.outcomes["delivered"] == 5
     assert contacts(served)[ADA]["id"] != ada

@@ -4,6 +4,8 @@ delivered again and nothing recreates them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from consumer.engine.forgetting import Forgetter
 from consumer.engine.intake import work_from
 from consumer.engine.offsets import PartitionOffsets
@@ -52,8 +54,10 @@ async def test_a_delete_message_forgets_the_person_and_suppresses_every_identity
     assert forgets(r) == ["contacts/42/forget"]
     assert r.stats.outcomes == {"forgotten": 1, "suppressed": 4}
     assert len(r.freshsales.calls) == 1  # nothing recreated, nothing sent for them
-    (entry,) = [e for e in r.identity_log.written if isinstance(e, ForgottenEntry)]
-    assert (entry.request, set(entry.keys), entry.people) == (U1, {U1, ADA, ANON}, ((42, False),))
+    # Suppressed before the erasing call, then marked done once Freshsales erased her.
+    first, done = [e for e in r.identity_log.written if isinstance(e, ForgottenEntry)]
+    assert (first.request, set(first.keys), first.people) == (U1, {U1, ADA, ANON}, ((42, False),))
+    assert (first.done, done) == (False, replace(first, done=True))
     assert r.book.find([ADA, U1, ANON]) is None
     assert r.stats.forgets == {"forgotten": 1}
 
@@ -145,19 +149,32 @@ async def test_undo_lifts_the_suppression_and_the_next_identify_creates_the_pers
     assert [c.path for c in r.freshsales.calls][-1].startswith("contacts/upsert")
 
 
-async def test_the_same_request_again_erases_the_same_people_again() -> None:
-    # A replay of the delete (or a request cut short by a crash): the map no longer knows her,
-    # the request's own record names whom it erases.
+async def test_the_same_request_again_calls_nobody_once_it_was_carried_out_whole() -> None:
+    # A replay of the delete, or the command run for the same person: the map no longer knows
+    # her; the request's own record says she was erased.
     r = rig(book=known())
+    r.source.produce(delete(userId="4711"), key=b"4711")
+    r.source.produce(delete(userId="4711"), key=b"4711")
+    async with running(r):
+        await r.until_finished(2)
+    assert forgets(r) == ["contacts/42/forget"]
+    assert r.stats.forgets == {"forgotten": 2}
+    assert r.letters.letters == []
+
+
+async def test_a_request_cut_short_is_carried_out_again_by_the_same_request() -> None:
+    # Refused (an admin barred forgetting), then allowed and replayed: the map no longer knows
+    # her, the request's own record names whom it still has to erase.
+    r = rig(book=known())
+    refusal = AccessDenied("answered 403", status=403, messages=("You may not forget records",))
+    r.freshsales.fail(refusal, path="contacts/42/forget")
     r.source.produce(delete(userId="4711"), key=b"4711")
     async with running(r):
         await r.until_finished(1)
-        r.freshsales.fail(RejectedError("answered 404", status=404), path="contacts/42/forget")
         r.source.produce(delete(userId="4711"), key=b"4711")
         await r.until_finished(2)
     assert forgets(r) == ["contacts/42/forget"] * 2
-    assert r.stats.forgets == {"forgotten": 2}
-    assert r.letters.letters == []
+    assert r.stats.forgets == {"refused": 1, "forgotten": 1}
 
 
 async def test_the_suppression_is_written_before_the_erasing_call() -> None:

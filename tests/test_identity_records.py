@@ -37,9 +37,19 @@ ADA, U1, ANON = email_key("ada@example.com"), id_key("u-1"), id_key("a7e0b1f2")
         AliasEntry(ANON, U1),
         ForgottenEntry(U1, (U1, ADA, ANON), ((7, False), (3, True))),
         ForgottenEntry(ADA, (ADA,)),
+        ForgottenEntry(U1, (U1,), ((7, False),), done=True),
         UnsuppressedEntry(U1),
     ],
-    ids=["person", "snapshot of a lead", "gone", "alias", "forgotten", "nobody found", "undone"],
+    ids=[
+        "person",
+        "snapshot of a lead",
+        "gone",
+        "alias",
+        "forgotten",
+        "nobody found",
+        "carried out",
+        "undone",
+    ],
 )
 def test_an_entry_reads_back_as_it_was_written(entry: Entry) -> None:
     _, value = encode(entry)

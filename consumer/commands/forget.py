@@ -38,8 +38,9 @@ the topic: every Freshsales person it names is forgotten — the people the iden
 it and, for an email, whoever Freshsales finds by it (one filtered_search call) — with DELETE
 .../contacts/{id}/forget (Classic leads: .../leads/{id}/forget), the irreversible purge with the
 person's activities (not the plain DELETE, a 90-day recycle bin). A person already gone (404)
-counts as done. Then every identity of theirs (userId, emails, linked anonymousIds) is
-suppressed, as hashes, in the identity topic: the running service acknowledges their later
+counts as done; one the same request erased before is not called again (already_forgotten).
+Every identity of theirs (userId, emails, linked anonymousIds) is suppressed, as hashes, in the
+identity topic, before the erasing calls: the running service acknowledges their later
 events as suppressed, never delivers them, never recreates the person; what waited for them is
 discarded. --undo lifts the suppression that covers an identity (Segment's UNSUPPRESS) — the
 whole request that suppressed it, whichever of the person's identities it named: the person's
@@ -172,7 +173,8 @@ def _names(kind: str, value: str) -> Names:
 
 async def _forget(settings: Settings, requests: list[Names], args: argparse.Namespace) -> int:
     """The requests, one after the other; Ctrl+C or SIGTERM stops at once (a request cut short
-    is done again by running the command again: the same request erases the same people)."""
+    is done again by running the command again: the same request erases whom it had not erased
+    yet)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

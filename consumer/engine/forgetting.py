@@ -17,9 +17,10 @@ and after every restart, their events are acknowledged and counted ``suppressed`
 delivered, never recreating the person; what waited for them is discarded. The suppression is
 written before the erasing calls, so that a replica that reads it stops delivering for them
 while they are erased (what it delivered just before goes with them); and it names the people
-erased, so that the same request again — a replay, or a retry after a crash half-way — erases
-them again. They stay suppressed even when Freshsales refused to forget them: the service stops
-sending their data either way.
+it erases, and is written again once they all are (``done``), so that the same request again —
+a replay, the command run again after a refusal or a crash half-way — erases whom it had not
+erased yet and calls nobody for the rest (``already_forgotten``). They stay suppressed even
+when Freshsales refused to forget them: the service stops sending their data either way.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from translate import DestinationError, Flavor, Key, Names, Reason
 
 FORGOTTEN: Final = "forgotten"
 ALREADY_GONE: Final = "already_gone"
+ALREADY_FORGOTTEN: Final = "already_forgotten"
+"""Erased by the same request before (a replay, the command run again): no call."""
 WOULD_FORGET: Final = "would_forget"
 
 KeyRefused = Callable[[DestinationError], Awaitable[bool]]
@@ -123,7 +126,9 @@ class Forgetter:
         held = await self.identities.locks.acquire(named)
         try:
             people = {(p.id, p.lead) for k in keys if (p := book.owner_of(k)) is not None}
-            people.update(book.erased_by(request))
+            before, done_before = book.erased_by(request)
+            gone = set(before) if done_before else set()
+            people.update(before)
             failure: tuple[Reason, DestinationError] | None = None
             if names.email is not None:
                 found = await self._search(names.email, abandoned)
@@ -132,15 +137,21 @@ class Forgetter:
                 people |= found[0]
                 failure = found[1]
             if dry_run:
-                erased = tuple(Erased(i, lead, WOULD_FORGET) for i, lead in sorted(people))
+                erased = tuple(
+                    Erased(i, lead, ALREADY_FORGOTTEN if (i, lead) in gone else WOULD_FORGET)
+                    for i, lead in sorted(people)
+                )
                 reason, error = failure if failure is not None else (None, None)
                 return ForgetReport(identity, erased, reason, error, dry_run=True)
             # Suppressed first, erased then: a replica that reads the record stops delivering
             # for them, so what it delivered just before is erased with them.
-            entry: ForgottenEntry = book.forget(request, keys, people)
+            entry: ForgottenEntry = book.forget(request, keys, people, done=people <= gone)
             await self.identities.write([entry])
             erased_list: list[Erased] = []
             for ident, lead in sorted(people):
+                if (ident, lead) in gone:  # this request erased them before: no call
+                    erased_list.append(Erased(ident, lead, ALREADY_FORGOTTEN))
+                    continue
                 outcome = await self._erase(ident, lead, abandoned)
                 if isinstance(outcome, ForgetReport):
                     return ForgetReport(identity, tuple(erased_list), abandoned=True)
@@ -149,6 +160,11 @@ class Forgetter:
                     erased_list.append(Erased(ident, lead, outcome[0].value))
                 else:
                     erased_list.append(Erased(ident, lead, outcome))
+            if failure is None and not entry.done:
+                # Carried out whole: the same request again finds nobody left to erase.
+                done = ForgottenEntry(entry.request, entry.keys, entry.people, done=True)
+                book.apply(done)
+                await self.identities.write([done])
             reason, error = failure if failure is not None else (None, None)
             return ForgetReport(identity, tuple(erased_list), reason, error)
         finally:

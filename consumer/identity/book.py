@@ -108,11 +108,17 @@ class Book:
         return key in self._suppressed
 
     def forget(
-        self, request: Key, keys: Iterable[Key], erased: Iterable[tuple[int, bool]]
+        self,
+        request: Key,
+        keys: Iterable[Key],
+        erased: Iterable[tuple[int, bool]],
+        *,
+        done: bool = False,
     ) -> ForgottenEntry:
         """A deletion request named ``keys`` (``request`` first among them) and is to erase
         ``erased`` from Freshsales: those people — and whoever ``keys`` name — leave the map, and
-        every identity of theirs, with ``keys``, is suppressed. The record to write."""
+        every identity of theirs, with ``keys``, is suppressed. The record to write (``done``:
+        nobody is left to erase)."""
         people = set(erased)
         for key in keys:
             owner = self.owner_of(key)
@@ -123,13 +129,14 @@ class Book:
             person = self.get(ident, lead=lead)
             if person is not None:
                 named.update(dict.fromkeys(person.identities()))
-        entry = ForgottenEntry(request, tuple(named), tuple(sorted(people)))
+        entry = ForgottenEntry(request, tuple(named), tuple(sorted(people)), done)
         self.apply(entry)
         return entry
 
-    def erased_by(self, request: Key) -> tuple[tuple[int, bool], ...]:
-        """The people an earlier deletion request with the same identity erases: a repeated
-        request (a replay, or a retry after a crash half-way) erases them again."""
+    def erased_by(self, request: Key) -> tuple[tuple[tuple[int, bool], ...], bool]:
+        """The people an earlier deletion request with the same identity erases, and whether
+        Freshsales erased them all: if not (a refusal, a crash half-way), the same request again
+        erases them again."""
         return self._suppressed.people_of(request)
 
     def unsuppress(self, key: Key) -> UnsuppressedEntry | None:
@@ -224,8 +231,8 @@ class Book:
             yield self.entry(person, snapshot=True)
         for first, second in self._aliases.pairs():
             yield AliasEntry(first, second)
-        for request, keys, people in self._suppressed.requests():
-            yield ForgottenEntry(request, keys, people)
+        for request, keys, people, done in self._suppressed.requests():
+            yield ForgottenEntry(request, keys, people, done)
 
     # --- what the topic says ---------------------------------------------------------------
 
@@ -258,7 +265,7 @@ class Book:
             if owner is not None:  # a person the request did not name (known elsewhere)
                 self._drop(owner)
             self._aliases.take(key)
-        self._suppressed.add(entry.request, entry.keys, entry.people)
+        self._suppressed.add(entry.request, entry.keys, entry.people, entry.done)
 
     def _apply_person(self, entry: PersonEntry) -> None:
         key = person_key(entry.id, lead=entry.lead)

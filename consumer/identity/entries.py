@@ -79,6 +79,9 @@ class ForgottenEntry:
     people: tuple[tuple[int, bool], ...] = ()
     """(id, lead) of each person erased (written before they are: the replicas stop delivering
     for them first)."""
+    done: bool = False
+    """Written again once Freshsales erased them all: the same request later (a replay, the
+    command run again) finds nobody left to erase. Until then it erases them again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,8 @@ def _encoded(entry: Entry) -> tuple[bytes, dict[str, object]]:
             "keys": [k.hex() for k in entry.keys],
             "people": [[ident, lead] for ident, lead in entry.people],
         }
+        if entry.done:
+            value["done"] = True
         return key, value
     return key, {"f": FORMAT, "t": "unsuppressed", "r": entry.request.hex()}
 
@@ -210,7 +215,9 @@ def _entry(data: object) -> Entry:
             return AliasEntry(_key(data["a"]), _key(data["b"]))
         if kind == "forgotten":
             people = _links(data.get("people", []))  # [id, is_lead] pairs, as accounts are
-            return ForgottenEntry(_key(data["r"]), _keys(data["keys"]), people or ())
+            return ForgottenEntry(
+                _key(data["r"]), _keys(data["keys"]), people or (), data.get("done") is True
+            )
         if kind == "unsuppressed":
             return UnsuppressedEntry(_key(data["r"]))
     except (KeyError, TypeError, ValueError) as exc:

@@ -21,8 +21,10 @@ class Suppressions:
         self._requests: dict[Key, tuple[Key, ...]] = {}
         """Deletion request → the identities it suppressed."""
         self._people: dict[Key, tuple[tuple[int, bool], ...]] = {}
-        """Deletion request → the Freshsales people it erases (a repeated request erases them
-        again: the first may have stopped half-way)."""
+        """Deletion request → the Freshsales people it erases."""
+        self._done: set[Key] = set()
+        """Requests Freshsales carried out whole (until then, the same request again erases its
+        people again: the first may have stopped half-way)."""
         self._listeners: list[Forgotten] = []
 
     def __len__(self) -> int:
@@ -38,25 +40,46 @@ class Suppressions:
         """The deletion request that suppresses ``key`` (the latest that named it)."""
         return self._by_key.get(key)
 
-    def requests(self) -> Iterator[tuple[Key, tuple[Key, ...], tuple[tuple[int, bool], ...]]]:
-        return iter([(r, keys, self._people.get(r, ())) for r, keys in self._requests.items()])
+    def requests(
+        self,
+    ) -> Iterator[tuple[Key, tuple[Key, ...], tuple[tuple[int, bool], ...], bool]]:
+        return iter(
+            [
+                (r, keys, self._people.get(r, ()), r in self._done)
+                for r, keys in self._requests.items()
+            ]
+        )
 
-    def people_of(self, request: Key) -> tuple[tuple[int, bool], ...]:
-        return self._people.get(request, ())
+    def people_of(self, request: Key) -> tuple[tuple[tuple[int, bool], ...], bool]:
+        """The people ``request`` erases, and whether Freshsales erased them all."""
+        return self._people.get(request, ()), request in self._done
 
     def add(
-        self, request: Key, keys: tuple[Key, ...], people: tuple[tuple[int, bool], ...]
+        self,
+        request: Key,
+        keys: tuple[Key, ...],
+        people: tuple[tuple[int, bool], ...],
+        done: bool,
     ) -> None:
+        # The same request again (a replay, the command run again) adds to what it suppressed
+        # and erases: ``lift`` must lift all of it.
+        keys = tuple(dict.fromkeys(self._requests.get(request, ()) + keys))
+        people = tuple(sorted(set(self._people.get(request, ())) | set(people)))
         for key in keys:
             self._by_key[key] = request
         self._requests[request] = keys
         self._people[request] = people
+        if done:
+            self._done.add(request)
+        else:
+            self._done.discard(request)
         for key in keys:
             for listener in self._listeners:
                 listener(key)
 
     def lift(self, request: Key) -> None:
         self._people.pop(request, None)
+        self._done.discard(request)
         for key in self._requests.pop(request, ()):
             if self._by_key.get(key) == request:
                 del self._by_key[key]
