@@ -107,20 +107,9 @@ def run_forget(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    password = settings.kafka_sasl_password
     # Standard output is the report (JSON lines with --json): the library's own warnings go to
     # standard error, with secrets scrubbed and emails hashed like the service's.
-    configure(
-        "warning",
-        "console",
-        sys.stderr,
-        secrets=[
-            settings.freshsales_api_key.get_secret_value(),
-            password.get_secret_value() if password else "",
-        ],
-        hash_emails=True,
-        libraries=True,
-    )
+    configure("warning", "console", sys.stderr, settings.secrets, hash_emails=True, libraries=True)
     try:
         return asyncio.run(_forget(settings, requests, args))
     except ConfigurationError as exc:

@@ -21,14 +21,10 @@ def run_service() -> int:
     except ConfigurationError as exc:
         print(f"freshsales-destination run: {exc}", file=sys.stderr)
         return 2
-    password = settings.kafka_sasl_password
     configure(
         settings.log_level,
         settings.log_format,
-        secrets=[
-            settings.freshsales_api_key.get_secret_value(),
-            password.get_secret_value() if password else "",
-        ],
+        secrets=settings.secrets,
         hash_emails=settings.log_hash_emails,
         libraries=True,
     )

@@ -53,18 +53,26 @@ async def letter(
     )
 
 
+async def kept(d: Deliverer, work: Work, member: Member) -> Record | None:
+    """The event ``member`` kept in the waiting topic, as its source held it: key, bytes, headers
+    and coordinates; None when the waiting topic no longer has it (its retention passed)."""
+    record = await d.record_at(work, member.offset)
+    if record.value is None:
+        return None
+    try:
+        return parcel.source_record(record)
+    except (KeyError, ValueError):
+        return None
+
+
 async def expire(d: Deliverer, work: Work) -> None:
     outcomes: dict[int, str] = {}
     for member in work.members:
         if not member.user:
             outcomes[member.offset] = "expired"
             continue
-        record = await d.record_at(work, member.offset)
-        try:
-            source = parcel.source_record(record)
-        except (KeyError, ValueError):
-            source = None
-        if source is None or record.value is None:
+        source = await kept(d, work, member)
+        if source is None:
             outcomes[member.offset] = "expired"
             continue
         reason = Reason.MISSING_EMAIL if member.type == "identify" else Reason.UNKNOWN_PERSON

@@ -23,8 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from consumer.engine import parcel
-from consumer.engine.expiring import discard, done_waiting, expire, letter
+from consumer.engine.expiring import discard, done_waiting, expire, kept, letter
 from consumer.engine.outlets import ACTIVITY_TYPES
 from consumer.engine.results import Delivered, Refused
 from consumer.engine.source import Record
@@ -142,15 +141,11 @@ class Waker:
         where: set[tuple[str, int, int]] = set()
         ids: set[str] = set()
         for member in work.members:
-            record = await d.record_at(work, member.offset)
-            try:
-                source = parcel.source_record(record)
-            except (KeyError, ValueError):
-                source = None
-            if source is None or record.value is None:
+            source = await kept(d, work, member)
+            if source is None:
                 # The waiting topic no longer has it (its retention passed while nobody ran).
                 outcomes[member.offset] = "expired"
-                log.error("waiting_event_lost", offset=member.offset, topic=record.topic)
+                log.error("waiting_event_lost", offset=member.offset, topic=work.record.topic)
                 continue
             coordinates = (source.topic, source.partition, source.offset)
             try:

@@ -239,6 +239,15 @@ class Settings(BaseSettings):
     )
 
     @property
+    def secrets(self) -> list[str]:
+        """What no log line may show: the API key and the SASL password."""
+        password = self.kafka_sasl_password
+        return [
+            self.freshsales_api_key.get_secret_value(),
+            password.get_secret_value() if password else "",
+        ]
+
+    @property
     def dlq_topic(self) -> str:
         return self.kafka_dlq_topic or f"{self.kafka_topic}.dlq"
 
