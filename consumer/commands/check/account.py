@@ -101,7 +101,7 @@ def _names(
 
 
 def wants_industries(s: Settings) -> bool:
-    """Whether the service reads the industry types at start-up (consumer/keeper.py)."""
+    """Whether the service reads the industry types at start-up (as consumer/service.py decides)."""
     events = s.event_filter
     return events.may_admit("group") or events.may_admit("identify")
 
