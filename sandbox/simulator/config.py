@@ -114,7 +114,7 @@ class SimulatorConfig:
         default_factory=_default_custom_fields
     )
     owners: tuple[str, ...] = ("Sam Admin", "Riley Seller")  # the first owns the API key
-    max_sales_accounts: int = 10
+    max_sales_accounts: int = 25  # reference §8 (it supersedes "≤ 10" of earlier sections)
     one_primary_required: bool = True
     # An admin can bar users from forgetting records: DELETE …/forget is then a 403, while a plain
     # DELETE (to the recycle bin) still works.

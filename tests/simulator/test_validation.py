@@ -179,14 +179,14 @@ async def test_a_contacts_sales_accounts_need_exactly_one_primary(api: Api) -> N
     assert (both.status, both.errors) == (400, [message])
 
 
-async def test_a_contact_has_at_most_ten_sales_accounts(make_api: MakeApi) -> None:
+async def test_a_contact_has_at_most_25_sales_accounts(make_api: MakeApi) -> None:
     api = await make_api()
-    ids = [await api.account(f"A{n}") for n in range(11)]
+    ids = [await api.account(f"A{n}") for n in range(26)]
     links = [{"id": i, "is_primary": n == 0} for n, i in enumerate(ids)]
 
     answer = await api.post("contacts", {"contact": {"emails": "a@b.co", "sales_accounts": links}})
 
-    assert (answer.status, answer.errors) == (400, ["Sales accounts can have at most 10 entries"])
+    assert (answer.status, answer.errors) == (400, ["Sales accounts can have at most 25 entries"])
 
 
 @pytest.mark.parametrize(
