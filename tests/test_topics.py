@@ -43,6 +43,9 @@ class FakeAdmin:
     async def describe_cluster(self) -> dict[str, Any]:
         return {"brokers": [{"node_id": 1}, {"node_id": 2}]}
 
+    async def describe_topics(self, topics: list[str]) -> list[dict[str, Any]]:
+        return [{"topic": t, "partitions": [{"partition": p} for p in range(6)]} for t in topics]
+
     async def create_topics(self, new_topics: list[NewTopic]) -> Answer:
         self.created += new_topics
         message = "Authorization failed." if self.refuse else None
@@ -62,6 +65,21 @@ async def test_a_missing_topic_is_created_with_one_partition_and_logged() -> Non
     (topic,) = admin.created
     assert (topic.name, topic.num_partitions, topic.replication_factor) == ("events.dlq", 1, 2)
     assert logs[-1]["event"] == "dead_letter_topic_created"
+
+
+async def test_a_topic_like_another_gets_its_partitions_and_the_settings_asked_for() -> None:
+    admin = FakeAdmin(topics=["events"])
+    configs = {"retention.ms": "-1", "cleanup.policy": "delete"}
+    created = await ensure_topic(lambda: admin, "g.waiting", 1, like="events", configs=configs)
+    assert created is not None
+    assert (created.name, created.num_partitions, created.topic_configs) == (
+        "g.waiting",
+        6,
+        configs,
+    )
+    alone = await ensure_topic(lambda: FakeAdmin(), "g.waiting", 1, like="events")
+    assert alone is not None
+    assert (alone.num_partitions, alone.topic_configs) == (1, {})  # ``like`` missing: as asked
 
 
 async def test_a_refused_creation_refuses_the_start_naming_the_topic_and_the_fix() -> None:

@@ -23,16 +23,18 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer.backoff import Backoff
 from consumer.errors import BrokerError, BrokerRefused, ConfigurationError
 from consumer.identity.book import Book
 from consumer.identity.entries import MARKER_KEY, Entry, decode_all, encode_many
 from consumer.kafka.boundary import kafka_errors
+from consumer.kafka.topics import ensure_topic
 from consumer.logs import get_logger
 
 log = get_logger(__name__)
@@ -183,24 +185,12 @@ class IdentityTopic:
         self._tail = self._reader = self._snapshotting = self._writer = None
 
     async def _ensure_topic(self) -> None:
-        admin = AIOKafkaAdminClient(**self._kafka)
-        await admin.start()
-        try:
-            if self.topic in await admin.list_topics():
-                return
-            brokers = len((await admin.describe_cluster())["brokers"])
-            # One partition: one order for every replica to read the records in. Kept forever:
-            # a person identified two years ago still sends events today.
-            topic = NewTopic(
-                self.topic,
-                1,
-                min(3, max(1, brokers)),
-                topic_configs={"retention.ms": "-1", "cleanup.policy": "delete"},
-            )
-            await admin.create_topics([topic])
+        # One partition: one order for every replica to read the records in. Kept forever: a
+        # person identified two years ago still sends events today.
+        configs = {"retention.ms": "-1", "cleanup.policy": "delete"}
+        admin = partial(AIOKafkaAdminClient, **self._kafka)
+        if await ensure_topic(admin, self.topic, 1, configs=configs) is not None:
             log.info("identity_topic_created", topic=self.topic)
-        finally:
-            await admin.close()
 
     async def _open_reader(self) -> tuple[TopicPartition, int]:
         reader = self._reader = AIOKafkaConsumer(

@@ -21,15 +21,17 @@ import asyncio
 import contextlib
 import time
 import uuid
+from functools import partial
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer.backoff import Backoff
 from consumer.engine.memory.seen import SeenMessages
 from consumer.errors import BrokerError
 from consumer.kafka.boundary import kafka_errors
+from consumer.kafka.topics import ensure_topic
 from consumer.logs import get_logger
 
 log = get_logger(__name__)
@@ -98,23 +100,11 @@ class Ledger:
         self._tail = self._reader = None
 
     async def _ensure_topic(self) -> None:
-        admin = AIOKafkaAdminClient(**self._kafka)
-        await admin.start()
-        try:
-            if self.topic in await admin.list_topics():
-                return
-            brokers = len((await admin.describe_cluster())["brokers"])
-            retention_ms = int(max(self.seen.window_s, 3600) * 1000 * 2)
-            topic = NewTopic(
-                self.topic,
-                1,
-                min(3, max(1, brokers)),
-                topic_configs={"retention.ms": str(retention_ms), "cleanup.policy": "delete"},
-            )
-            await admin.create_topics([topic])
+        retention_ms = int(max(self.seen.window_s, 3600) * 1000 * 2)
+        configs = {"retention.ms": str(retention_ms), "cleanup.policy": "delete"}
+        admin = partial(AIOKafkaAdminClient, **self._kafka)
+        if await ensure_topic(admin, self.topic, 1, configs=configs) is not None:
             log.info("ledger_topic_created", topic=self.topic, retention_ms=retention_ms)
-        finally:
-            await admin.close()
 
     async def _open_reader(self) -> list[int]:
         reader = self._reader = AIOKafkaConsumer(

@@ -1,5 +1,6 @@
-"""Topics the service writes to, made sure of at start-up: the dead-letter topic exists, or is
-created, or the service does not start.
+"""Topics the service writes to, made sure of at start-up (``ensure_topic``, for the ledger, the
+identity and waiting topics too): the dead-letter topic exists, or is created, or the service
+does not start.
 
 A dead letter Kafka cannot take is tried again for as long as it takes (``deadletters.py``): its
 offset, and every later commit of its partition, stays open meanwhile. On a broker that does not
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from aiokafka.admin import NewTopic
@@ -40,20 +41,36 @@ class Admin(Protocol):
 
     async def describe_cluster(self) -> dict[str, Any]: ...
 
+    async def describe_topics(self, topics: list[str]) -> list[dict[str, Any]]: ...
+
     async def create_topics(self, new_topics: list[NewTopic]) -> Any: ...
 
 
-async def ensure_topic(make_admin: Callable[[], Admin], name: str, partitions: int) -> bool:
-    """Create the topic unless it exists (with the broker's default retention); True when it
-    was created here. Raises BrokerError, BrokerRefused when the broker refuses to create it."""
+async def ensure_topic(
+    make_admin: Callable[[], Admin],
+    name: str,
+    partitions: int,
+    *,
+    like: str | None = None,
+    configs: Mapping[str, str] | None = None,
+) -> NewTopic | None:
+    """Create the topic unless it exists, with ``partitions`` (as many as ``like`` has, when that
+    topic exists) and ``configs`` (else the broker's defaults); the topic created here, None when
+    it existed. Raises BrokerError, BrokerRefused when the broker refuses to create it."""
     admin = make_admin()
     try:
         with kafka_errors(f"topic {name}"):
             await admin.start()
-            if name in await admin.list_topics():
-                return False
+            topics = await admin.list_topics()
+            if name in topics:
+                return None
+            if like is not None and like in topics:
+                described = await admin.describe_topics([like])
+                partitions = max(1, len(described[0].get("partitions") or ()))
             brokers = len((await admin.describe_cluster())["brokers"])
-            topic = NewTopic(name, partitions, min(3, max(1, brokers)))
+            topic = NewTopic(
+                name, partitions, min(3, max(1, brokers)), topic_configs=dict(configs or {})
+            )
             answer = await admin.create_topics([topic])
     finally:
         with contextlib.suppress(Exception):
@@ -61,7 +78,7 @@ async def ensure_topic(make_admin: Callable[[], Admin], name: str, partitions: i
     refusal = refused(getattr(answer, "topic_errors", ()), name)
     if refusal is not None:
         raise BrokerRefused(f"topic {name}: {refusal}")
-    return True
+    return topic
 
 
 def refused(topic_errors: Sequence[tuple[Any, ...]], name: str) -> str | None:
@@ -87,7 +104,7 @@ async def dead_letter_topic(
     the broker just took the producer's connection, so that is the odd case, and a guess."""
     try:
         async with asyncio.timeout(timeout_s):
-            created = await ensure_topic(make_admin, name, DLQ_PARTITIONS)
+            created = await ensure_topic(make_admin, name, DLQ_PARTITIONS) is not None
     except BrokerRefused as exc:
         raise ConfigurationError(
             f"the dead-letter topic {name!r} does not exist and could not be created ({exc});"

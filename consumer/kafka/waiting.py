@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer.engine import parcel
 from consumer.engine.source import Record
+from consumer.errors import BrokerRefused, ConfigurationError
 from consumer.kafka.boundary import kafka_errors
+from consumer.kafka.topics import ensure_topic
 from consumer.logs import get_logger
 from translate import Key
 
@@ -42,35 +44,31 @@ class WaitingTopic:
         return self._topic
 
     async def ensure(self, *, like: str, wait_s: float) -> None:
-        """Create the topic when missing, with as many partitions as ``like`` (the source)."""
-        with kafka_errors(f"waiting topic {self._topic}"):
-            admin = AIOKafkaAdminClient(**self._kafka)
-            await admin.start()
-            try:
-                topics = await admin.list_topics()
-                if self._topic in topics:
-                    return
-                partitions = 1
-                if like in topics:
-                    described = await admin.describe_topics([like])
-                    partitions = max(1, len(described[0].get("partitions", ())))
-                brokers = len((await admin.describe_cluster())["brokers"])
-                retention_ms = max(MIN_RETENTION_MS, int(wait_s * 2000))
-                topic = NewTopic(
-                    self._topic,
-                    partitions,
-                    min(3, max(1, brokers)),
-                    topic_configs={"retention.ms": str(retention_ms), "cleanup.policy": "delete"},
-                )
-                await admin.create_topics([topic])
-                log.info(
-                    "waiting_topic_created",
-                    topic=self._topic,
-                    partitions=partitions,
-                    retention_ms=retention_ms,
-                )
-            finally:
-                await admin.close()
+        """Create the topic when missing, with as many partitions as ``like`` (the source).
+        Raises ConfigurationError when the broker refuses to create it."""
+        retention_ms = max(MIN_RETENTION_MS, int(wait_s * 2000))
+        configs = {"retention.ms": str(retention_ms), "cleanup.policy": "delete"}
+        try:
+            created = await ensure_topic(
+                lambda: AIOKafkaAdminClient(**self._kafka),
+                self._topic,
+                1,
+                like=like,
+                configs=configs,
+            )
+        except BrokerRefused as exc:
+            raise ConfigurationError(
+                f"the waiting topic {self._topic} cannot be created: {exc}; create it (as many"
+                " partitions as the source topic) or allow this user to (KAFKA_WAITING_TOPIC"
+                " names it)"
+            ) from None
+        if created is not None:
+            log.info(
+                "waiting_topic_created",
+                topic=self._topic,
+                partitions=created.num_partitions,
+                retention_ms=retention_ms,
+            )
 
     async def keep(
         self,
